@@ -1,0 +1,33 @@
+// Generates the offline baseline model folder:
+//   tsx scripts/generate-baseline-model.ts --preset tiny|base [--models-dir ./models]
+// and prints the folder it wrote.
+import { parseArgs } from 'node:util';
+import { isBaselinePreset } from '../src/model/baseline/baseline-presets.js';
+import { writeBaselineModel } from '../src/model/baseline/write-baseline-model.js';
+
+const USAGE = 'Usage: tsx scripts/generate-baseline-model.ts --preset tiny|base [--models-dir ./models]';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      preset: { type: 'string' },
+      'models-dir': { type: 'string', default: './models' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!values.preset || !isBaselinePreset(values.preset)) {
+    throw new Error(`--preset must be tiny or base\n${USAGE}`);
+  }
+  const { dir } = await writeBaselineModel({ preset: values.preset, modelsDir: values['models-dir'] });
+  console.log(dir);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

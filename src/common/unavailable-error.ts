@@ -1,0 +1,16 @@
+/**
+ * The service cannot take this work right now but will soon (model loading, queue full,
+ * shutting down). The HTTP layer answers 503 with `Retry-After`.
+ */
+export class UnavailableError extends Error {
+  constructor(
+    message: string,
+    /** Seconds after which a retry is likely to succeed. */
+    readonly retryAfterSeconds: number,
+    /** Short machine-readable reason, used as the problem type suffix. */
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = 'UnavailableError';
+  }
+}

@@ -1,0 +1,41 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { AppModule } from '../app.module.js';
+import type { Settings } from '../config/settings.js';
+import { serveOpenApi } from '../openapi.js';
+import { createJsonLogger, NestJsonLogger } from './json-logger.js';
+import { ProblemDetailsFilter } from './problem-details.filter.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+
+/**
+ * Builds the whole application on Fastify: used by `main.ts` and by the tests, so both serve
+ * exactly the same stack. The model is not loaded here: call `SentimentModel.load()`.
+ */
+export async function createApp(
+  settings: Settings,
+  logger: Logger = createJsonLogger(settings.logLevel),
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    bodyLimit: settings.maxBodyBytes,
+    genReqId: requestIdOf,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    return503OnClosing: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings), adapter, {
+    logger: new NestJsonLogger(logger),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // Only JSON bodies are part of the contract; Fastify would otherwise accept text/plain.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  serveOpenApi(app);
+  await app.init();
+  await fastify.ready();
+  return app;
+}

@@ -1,0 +1,98 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { UnavailableError } from '../common/unavailable-error.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, type Problem } from './problem.js';
+
+interface Rendered {
+  problem: Omit<Problem, 'instance' | 'requestId'>;
+  headers: Record<string, string>;
+}
+
+/** Fastify's own request errors (body parsing, limits), by code, with texts that quote nothing. */
+const FASTIFY_ERRORS: Record<string, { slug: string; detail: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { slug: 'unsupported-media-type', detail: 'Send the body as application/json.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    slug: 'bad-request',
+    detail: 'The Content-Length header does not match the body.',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    slug: 'payload-too-large',
+    detail: 'The request body is larger than this service accepts (MAX_BODY_BYTES).',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { slug: 'malformed-json', detail: 'The request body is empty but declared as JSON.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { slug: 'malformed-json', detail: 'The request body is not valid JSON.' },
+};
+
+function plain(status: number, slug: string, detail: string, headers: Record<string, string> = {}): Rendered {
+  return { problem: { type: problemType(slug), title: STATUS_CODES[status] ?? 'Error', status, detail }, headers };
+}
+
+/** Maps anything thrown while serving a request to problem details, never leaking internals. */
+export function renderProblem(error: unknown): Rendered {
+  if (error instanceof ProblemError) {
+    const rendered = plain(error.status, error.slug, error.detail, error.headers);
+    rendered.problem.title = error.title;
+    if (error.errors) rendered.problem.errors = error.errors;
+    return rendered;
+  }
+  if (error instanceof UnavailableError) {
+    const seconds = Math.max(1, Math.ceil(error.retryAfterSeconds));
+    return plain(HttpStatus.SERVICE_UNAVAILABLE, error.reason, error.message, { 'retry-after': String(seconds) });
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    return plain(status, slugOf(status), status === 404 ? 'No route matches this method and path.' : describe(error));
+  }
+  const fastifyError = error as { code?: string; statusCode?: number };
+  const known = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
+  if (known) return plain(fastifyError.statusCode ?? 400, known.slug, known.detail);
+  // Node's JSON parser quotes the body in its message, so malformed JSON gets a fixed text.
+  if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
+    return plain(400, 'malformed-json', 'The request body is not valid JSON.');
+  }
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return plain(
+      fastifyError.statusCode,
+      slugOf(fastifyError.statusCode),
+      STATUS_CODES[fastifyError.statusCode] ?? 'Bad request',
+    );
+  }
+  return plain(
+    HttpStatus.INTERNAL_SERVER_ERROR,
+    'internal',
+    'The service failed to answer this request; the error is logged with its request id.',
+  );
+}
+
+function slugOf(status: number): string {
+  return (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z]+/g, '-');
+}
+
+function describe(error: HttpException): string {
+  const response = error.getResponse();
+  const message =
+    typeof response === 'object' && response !== null ? (response as { message?: unknown }).message : response;
+  return typeof message === 'string' ? message : error.message;
+}
+
+/** Writes a problem for this request: fills in `instance` and `requestId`, logs server faults. */
+export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const { problem, headers } = renderProblem(error);
+  if (problem.status >= 500 && !(error instanceof UnavailableError)) {
+    request.log.error(
+      { err: { type: (error as Error)?.name, message: (error as Error)?.message, stack: (error as Error)?.stack } },
+      'request failed',
+    );
+  }
+  const body: Problem = { ...problem, instance: request.url.split('?')[0], requestId: String(request.id) };
+  void reply.status(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    sendProblem(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+}

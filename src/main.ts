@@ -1,0 +1,27 @@
+import 'reflect-metadata';
+import { InvalidSettingError, loadSettings, type Settings } from './config/settings.js';
+import { createApp } from './http/create-app.js';
+import { SentimentModel } from './model/sentiment-model.service.js';
+
+function settingsOrExit(): Settings {
+  try {
+    return loadSettings();
+  } catch (error) {
+    if (error instanceof InvalidSettingError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const settings = settingsOrExit();
+  const app = await createApp(settings);
+  app.enableShutdownHooks();
+  await app.listen({ port: settings.port, host: settings.host });
+  // Loaded after listening, so probes answer (not ready) while the model loads.
+  void app.get(SentimentModel).load();
+}
+
+void main();

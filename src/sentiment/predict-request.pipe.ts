@@ -1,0 +1,71 @@
+import { Inject, Injectable, PipeTransform } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { SETTINGS } from '../config/config.module.js';
+import type { Settings } from '../config/settings.js';
+import { ProblemError, type ProblemFieldError } from '../http/problem.js';
+import { PredictRequestDto } from './dto/predict-request.dto.js';
+
+/** A body with thousands of bad items gets the first few named, not a megabyte of errors. */
+const MAX_REPORTED_ERRORS = 20;
+
+/**
+ * Validates a predict body: the DTO's decorators for its shape (and unknown fields), then the
+ * configured limits item by item, so every error names its path (`text[3]`).
+ */
+@Injectable()
+export class PredictRequestPipe implements PipeTransform<unknown, Promise<PredictRequestDto>> {
+  constructor(@Inject(SETTINGS) private readonly settings: Settings) {}
+
+  async transform(body: unknown): Promise<PredictRequestDto> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw invalid([{ path: '', message: 'the body must be a JSON object with a "text" array' }]);
+    }
+    const dto = plainToInstance(PredictRequestDto, body);
+    const shapeErrors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+    const errors: ProblemFieldError[] = shapeErrors.flatMap((error) =>
+      Object.entries(error.constraints ?? {}).map(([rule, message]) => ({
+        path: error.property,
+        message: rule === 'whitelistValidation' ? 'is not a known field' : message.replace(/^\S+ /, ''),
+      })),
+    );
+    if (errors.length === 0) errors.push(...this.limitErrors(dto.text));
+    if (errors.length > 0) throw invalid(errors.slice(0, MAX_REPORTED_ERRORS));
+    return dto;
+  }
+
+  private limitErrors(texts: unknown[]): ProblemFieldError[] {
+    const { maxBatchSize, maxTextChars } = this.settings;
+    if (texts.length === 0) return [{ path: 'text', message: 'must contain at least 1 text' }];
+    if (texts.length > maxBatchSize) {
+      return [{ path: 'text', message: `must contain at most ${maxBatchSize} texts (got ${texts.length})` }];
+    }
+    const errors: ProblemFieldError[] = [];
+    texts.forEach((item, index) => {
+      if (typeof item !== 'string') {
+        errors.push({
+          path: `text[${index}]`,
+          message: `must be a string (got ${item === null ? 'null' : typeof item})`,
+        });
+      } else if (characterCount(item, maxTextChars) > maxTextChars) {
+        errors.push({ path: `text[${index}]`, message: `must be at most ${maxTextChars} characters` });
+      }
+    });
+    return errors;
+  }
+}
+
+/** Counts Unicode characters (as JSON Schema's maxLength does), cheaply when clearly within limit. */
+function characterCount(text: string, limit: number): number {
+  return text.length <= limit ? text.length : [...text].length;
+}
+
+function invalid(errors: ProblemFieldError[]): ProblemError {
+  return new ProblemError(
+    422,
+    'validation',
+    'Unprocessable Content',
+    'The request body is not a valid predict request.',
+    errors,
+  );
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { ModelModule } from '../model/model.module.js';
+import { PredictRequestPipe } from './predict-request.pipe.js';
+import { SentimentController } from './sentiment.controller.js';
+import { SentimentService } from './sentiment.service.js';
+
+@Module({
+  imports: [ModelModule],
+  controllers: [SentimentController],
+  providers: [SentimentService, PredictRequestPipe],
+})
+export class SentimentModule {}
