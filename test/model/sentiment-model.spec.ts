@@ -1,4 +1,6 @@
 import { Test } from '@nestjs/testing';
+import { pino } from 'pino';
+import { NestJsonLogger } from '../../src/http/json-logger.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { ModelModule } from '../../src/model/model.module.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
@@ -7,7 +9,9 @@ import { testSettings } from '../support/test-app.js';
 async function modelWith(overrides = {}): Promise<SentimentModel> {
   const moduleRef = await Test.createTestingModule({
     imports: [ConfigModule.forRoot(testSettings(overrides)), ModelModule],
-  }).compile();
+  })
+    .setLogger(new NestJsonLogger(pino({ level: 'silent' })))
+    .compile();
   return moduleRef.get(SentimentModel);
 }
 
