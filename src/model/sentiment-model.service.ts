@@ -1,60 +1,55 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { resolve } from 'node:path';
-import {
-  AutoModelForSequenceClassification,
-  AutoTokenizer,
-  env as transformersEnv,
-  LogLevel as TransformersLogLevel,
-  type PreTrainedModel,
-  type PreTrainedTokenizer,
-  type Tensor,
-} from '@huggingface/transformers';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { UnavailableError } from '../common/unavailable-error.js';
 import { usableCpuCount } from './cpu-budget.js';
-import { softmaxPrediction, type Prediction } from './label-scores.js';
-import { fingerprintFile, hasLocalModel, modelFolder, onnxFileName } from './model-files.js';
-import { baselineModelId, writeBaselineModel } from './baseline/write-baseline-model.js';
+import type { Prediction } from './label-scores.js';
+import type { ModelInfo, ModelRuntimeOptions } from './model-runtime.js';
+import type { ToMain, ToWorker } from './model-worker-protocol.js';
 
+export type { ModelInfo, ModelSource } from './model-runtime.js';
 export type ModelState = 'loading' | 'ready' | 'failed';
-export type ModelSource = 'local' | 'hub' | 'baseline';
-
-export interface ModelInfo {
-  /** Full id, e.g. `Xenova/distilbert-base-uncased-finetuned-sst-2-english`. */
-  id: string;
-  /** The id's last segment, as the FastAPI original reported it in `model`. */
-  name: string;
-  source: ModelSource;
-  fingerprint: string;
-  labels: string[];
-  dtype: Settings['modelDtype'];
-  maxSequenceLength: number;
-  backend: 'onnxruntime-node';
-  threads: number;
-  loadTimeMs: number;
-}
-
-interface LoadedModel {
-  info: ModelInfo;
-  tokenizer: PreTrainedTokenizer;
-  model: PreTrainedModel;
-}
+/** Called after each model call with the texts it classified and how long it took. */
+export type ModelCallListener = (batchSize: number, seconds: number) => void;
 
 /** Seconds a client should wait before retrying while the model loads. */
 const LOADING_RETRY_AFTER_SECONDS = 5;
 
+interface Call {
+  resolve(predictions: Prediction[]): void;
+  reject(error: Error): void;
+}
+
 /**
- * The DistilBERT sentiment model: resolves its files, loads them once, warms up, and
- * classifies batches of texts. Loading runs in the background so the HTTP server (and its
- * probes) answer while it happens.
+ * Starts the compiled worker next to this file or, running from TypeScript sources (tests),
+ * the .ts one through tsx's loader, which a worker must register for itself.
+ */
+function startModelWorker(workerData: ModelRuntimeOptions): Worker {
+  const compiled = new URL('./model-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData });
+  const source = JSON.stringify(new URL('./model-worker.ts', import.meta.url).href);
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/**
+ * The DistilBERT sentiment model as the rest of the app sees it: loads once in the background
+ * (on a worker thread, see ModelRuntime), reports its state, and classifies batches of texts.
  */
 @Injectable()
-export class SentimentModel {
+export class SentimentModel implements OnApplicationShutdown {
   private readonly logger = new Logger(SentimentModel.name);
   private loading?: Promise<void>;
-  private loaded?: LoadedModel;
+  private worker?: Worker;
+  private loaded?: ModelInfo;
   private failure?: Error;
+  private nextCallId = 1;
+  private readonly calls = new Map<number, Call>();
+  private stopping = false;
+  private readonly callListeners: ModelCallListener[] = [];
 
   constructor(@Inject(SETTINGS) private readonly settings: Settings) {}
 
@@ -63,43 +58,26 @@ export class SentimentModel {
     return this.failure ? 'failed' : 'loading';
   }
 
+  get ready(): boolean {
+    return this.loaded !== undefined;
+  }
+
   /** Why loading failed, with what to do about it; undefined unless `state` is 'failed'. */
   get failureReason(): string | undefined {
     return this.failure?.message;
   }
 
-  get ready(): boolean {
-    return this.loaded !== undefined;
-  }
-
   get info(): ModelInfo | undefined {
-    return this.loaded?.info;
-  }
-
-  /** The loaded model's info; while it is not loaded, the 503 every caller should answer. */
-  requireInfo(): ModelInfo {
-    return this.requireLoaded().info;
+    return this.loaded;
   }
 
   /** The id the service is configured for (known before loading finishes). */
   get configuredId(): string {
-    return this.loaded?.info.id ?? this.settings.modelId;
+    return this.loaded?.id ?? this.settings.modelId;
   }
 
-  /** Starts loading once; later calls return the same promise. Never rejects: see `state`. */
-  load(): Promise<void> {
-    this.loading ??= this.loadOnce().catch((error: Error) => {
-      this.failure = error;
-      this.logger.error({ msg: 'model failed to load', error: error.message });
-    });
-    return this.loading;
-  }
-
-  async classify(texts: readonly string[]): Promise<Prediction[]> {
-    return this.infer(this.requireLoaded(), texts);
-  }
-
-  private requireLoaded(): LoadedModel {
+  /** The loaded model's info; while it is not loaded, the 503 every caller should answer. */
+  requireInfo(): ModelInfo {
     if (this.loaded) return this.loaded;
     throw new UnavailableError(
       this.failure ? 'The model could not be loaded; see the service log.' : 'The model is still loading.',
@@ -108,129 +86,112 @@ export class SentimentModel {
     );
   }
 
-  private async infer(loaded: LoadedModel, texts: readonly string[]): Promise<Prediction[]> {
-    if (texts.length === 0) return [];
-    const inputs = loaded.tokenizer([...texts], { padding: true, truncation: true });
-    const { logits } = (await loaded.model(inputs)) as { logits: Tensor };
-    const labels = loaded.info.labels;
-    const data = logits.data as Float32Array;
-    return texts.map((_, row) =>
-      softmaxPrediction(data.subarray(row * labels.length, (row + 1) * labels.length), labels),
-    );
+  /** Starts loading once; later calls return the same promise. Never rejects: see `state`. */
+  load(): Promise<void> {
+    this.loading ??= this.startWorker();
+    return this.loading;
   }
 
-  private async loadOnce(): Promise<void> {
+  classify(texts: readonly string[]): Promise<Prediction[]> {
+    this.requireInfo();
+    if (texts.length === 0) return Promise.resolve([]);
+    const id = this.nextCallId++;
     const started = performance.now();
-    const modelDir = resolve(this.settings.modelDir);
-    // Downloads land where local files are looked up, so a model fetched once is local next time.
-    transformersEnv.localModelPath = modelDir;
-    transformersEnv.cacheDir = modelDir;
-    transformersEnv.allowLocalModels = true;
-    transformersEnv.logLevel = TransformersLogLevel.ERROR;
+    return new Promise<Prediction[]>((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.worker!.postMessage({ type: 'classify', id, texts: [...texts] } satisfies ToWorker);
+    }).finally(() => {
+      const seconds = (performance.now() - started) / 1000;
+      for (const listener of this.callListeners) listener(texts.length, seconds);
+    });
+  }
 
-    const { id, source, tokenizer, model } = await this.resolveAndLoad(modelDir);
-    const threads = this.threads();
-    const config = model.config as unknown as { id2label: Record<string, string>; max_position_embeddings?: number };
-    const labels = Object.keys(config.id2label)
-      .sort((a, b) => Number(a) - Number(b))
-      .map((key) => config.id2label[key]);
-    const fingerprint = await fingerprintFile(
-      resolve(modelFolder(modelDir, id), onnxFileName(this.settings.modelDtype)),
-    );
-    const maxSequenceLength = Math.min(
-      Number(tokenizer.model_max_length) || Infinity,
-      config.max_position_embeddings ?? Infinity,
-    );
-    const candidate: LoadedModel = {
-      tokenizer,
-      model,
-      info: {
-        id,
-        name: id.split('/').pop() ?? id,
-        source,
-        fingerprint,
-        labels,
-        dtype: this.settings.modelDtype,
-        maxSequenceLength,
-        backend: 'onnxruntime-node',
-        threads,
-        loadTimeMs: 0,
-      },
+  /** Observes every model call (not the warm-up), e.g. for metrics. */
+  onModelCall(listener: ModelCallListener): void {
+    this.callListeners.push(listener);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.worker?.terminate();
+  }
+
+  private startWorker(): Promise<void> {
+    const options: ModelRuntimeOptions = {
+      modelId: this.settings.modelId,
+      modelDir: this.settings.modelDir,
+      modelDtype: this.settings.modelDtype,
+      allowRemoteModels: this.settings.allowRemoteModels,
+      modelFallback: this.settings.modelFallback,
+      baselinePreset: this.settings.baselinePreset,
+      threads: this.settings.onnxThreads || usableCpuCount(),
     };
-    // Warm-up: the first run allocates ONNX Runtime's buffers; pay for it before taking traffic.
-    await this.infer(candidate, ['warm up the model']);
-    candidate.info.loadTimeMs = Math.round(performance.now() - started);
-    this.loaded = candidate;
-    this.logger.log({
-      msg: 'model ready',
-      model: id,
-      source,
-      dtype: this.settings.modelDtype,
-      threads,
-      loadTimeMs: candidate.info.loadTimeMs,
+    const worker = startModelWorker(options);
+    // The worker must never keep the process alive on its own; shutdown terminates it.
+    worker.unref();
+    this.worker = worker;
+    return new Promise<void>((settled) => {
+      worker.on('message', (message: ToMain) => this.onMessage(message, settled));
+      worker.on('error', (error) => this.onWorkerGone(worker, error, settled));
+      worker.on('exit', (code) =>
+        this.onWorkerGone(worker, new Error(`model worker exited with code ${code}`), settled),
+      );
     });
   }
 
-  private async resolveAndLoad(modelDir: string) {
-    const { modelId, modelDtype, allowRemoteModels, modelFallback, baselinePreset } = this.settings;
-    if (hasLocalModel(modelDir, modelId, modelDtype)) {
-      return { id: modelId, source: 'local' as const, ...(await this.loadFiles(modelId, false)) };
+  private onMessage(message: ToMain, settled: () => void): void {
+    switch (message.type) {
+      case 'log':
+        if (message.level === 'warn') this.logger.warn(message.fields);
+        else this.logger.log(message.fields);
+        return;
+      case 'ready':
+        this.loaded = message.info;
+        this.failure = undefined;
+        this.logger.log({
+          msg: 'model ready',
+          model: message.info.id,
+          source: message.info.source,
+          dtype: message.info.dtype,
+          threads: message.info.threads,
+          loadTimeMs: message.info.loadTimeMs,
+        });
+        settled();
+        return;
+      case 'failed':
+        this.failure = new Error(message.message);
+        this.logger.error({ msg: 'model failed to load', error: message.message });
+        settled();
+        return;
+      case 'result':
+        this.takeCall(message.id)?.resolve(message.predictions);
+        return;
+      case 'error':
+        this.takeCall(message.id)?.reject(new Error(message.message));
+        return;
     }
-    if (modelId === baselineModelId('tiny') || modelId === baselineModelId('base')) {
-      return {
-        id: modelId,
-        source: 'baseline' as const,
-        ...(await this.loadBaseline(modelDir, modelId === baselineModelId('tiny') ? 'tiny' : 'base')),
-      };
-    }
-    if (allowRemoteModels) {
-      try {
-        this.logger.log({ msg: 'downloading model from the Hugging Face hub', model: modelId, dtype: modelDtype });
-        return { id: modelId, source: 'hub' as const, ...(await this.loadFiles(modelId, true)) };
-      } catch (error) {
-        this.logger.warn({ msg: 'model download failed', model: modelId, error: (error as Error).message });
-      }
-    }
-    const where = modelFolder(modelDir, modelId);
-    if (modelFallback === 'baseline') {
-      const id = baselineModelId(baselinePreset);
-      this.logger.warn({
-        msg:
-          `model ${modelId} is not available: serving the constructed lexicon baseline ${id} instead. ` +
-          `Its predictions come from the AFINN lexicon, not from DistilBERT. Put the model under ${where} ` +
-          'or allow the hub download (ALLOW_REMOTE_MODELS=true) to serve the real one.',
-      });
-      return { id, source: 'baseline' as const, ...(await this.loadBaseline(modelDir, baselinePreset)) };
-    }
-    throw new Error(
-      `Model ${modelId} (${modelDtype}) not found under ${where}` +
-        (allowRemoteModels ? ' and the hub download failed' : ' and ALLOW_REMOTE_MODELS=false') +
-        `. Put config.json, tokenizer.json, tokenizer_config.json and ${onnxFileName(modelDtype)} there` +
-        ' (the Dockerfile bakes them in), or set ALLOW_REMOTE_MODELS=true, or MODEL_FALLBACK=baseline for a lexicon stand-in.',
-    );
   }
 
-  private async loadBaseline(modelDir: string, preset: Settings['baselinePreset']) {
-    const id = baselineModelId(preset);
-    if (!hasLocalModel(modelDir, id, this.settings.modelDtype)) {
-      this.logger.log({ msg: 'generating the baseline model', model: id });
-      await writeBaselineModel({ preset, modelsDir: modelDir });
+  private takeCall(id: number): Call | undefined {
+    const call = this.calls.get(id);
+    this.calls.delete(id);
+    return call;
+  }
+
+  /** A crashed worker fails its pending calls and is replaced, so one bad run does not end the pod. */
+  private onWorkerGone(worker: Worker, error: Error, settled: () => void): void {
+    if (this.worker !== worker || this.stopping) return;
+    this.worker = undefined;
+    const wasReady = this.ready;
+    this.loaded = undefined;
+    for (const call of this.calls.values()) call.reject(error);
+    this.calls.clear();
+    this.logger.error({ msg: 'model worker stopped', error: error.message });
+    if (wasReady) {
+      this.loading = this.startWorker();
+    } else {
+      this.failure = error;
+      settled();
     }
-    return this.loadFiles(id, false);
-  }
-
-  private async loadFiles(id: string, remote: boolean) {
-    transformersEnv.allowRemoteModels = remote;
-    const options = { dtype: this.settings.modelDtype, local_files_only: !remote };
-    const tokenizer = await AutoTokenizer.from_pretrained(id, options);
-    const model = await AutoModelForSequenceClassification.from_pretrained(id, {
-      ...options,
-      session_options: { intraOpNumThreads: this.threads(), interOpNumThreads: 1 },
-    });
-    return { tokenizer, model };
-  }
-
-  private threads(): number {
-    return this.settings.onnxThreads || usableCpuCount();
   }
 }

@@ -32,7 +32,7 @@ export async function startTestApp(overrides: Environment = {}, { loadModel = tr
   const model = app.get(SentimentModel);
   if (loadModel) {
     await model.load();
-    if (!model.ready) throw new Error(`test model failed to load (state ${model.state})`);
+    if (!model.ready) throw new Error(`test model failed to load: ${model.failureReason}`);
   }
   return { app, model, settings, close: () => app.close() };
 }

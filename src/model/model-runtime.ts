@@ -1,0 +1,164 @@
+import { resolve } from 'node:path';
+import {
+  AutoModelForSequenceClassification,
+  AutoTokenizer,
+  env as transformersEnv,
+  LogLevel as TransformersLogLevel,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type Tensor,
+} from '@huggingface/transformers';
+import type { Settings } from '../config/settings.js';
+import { baselineModelId, writeBaselineModel } from './baseline/write-baseline-model.js';
+import { softmaxPrediction, type Prediction } from './label-scores.js';
+import { fingerprintFile, hasLocalModel, modelFolder, onnxFileName } from './model-files.js';
+
+export type ModelSource = 'local' | 'hub' | 'baseline';
+
+export interface ModelInfo {
+  /** Full id, e.g. `Xenova/distilbert-base-uncased-finetuned-sst-2-english`. */
+  id: string;
+  /** The id's last segment, as the FastAPI original reported it in `model`. */
+  name: string;
+  source: ModelSource;
+  fingerprint: string;
+  labels: string[];
+  dtype: Settings['modelDtype'];
+  maxSequenceLength: number;
+  backend: 'onnxruntime-node';
+  threads: number;
+  loadTimeMs: number;
+}
+
+/** The settings the runtime needs, plus the thread count already decided by the caller. */
+export type ModelRuntimeOptions = Pick<
+  Settings,
+  'modelId' | 'modelDir' | 'modelDtype' | 'allowRemoteModels' | 'modelFallback' | 'baselinePreset'
+> & { threads: number };
+
+export type RuntimeLog = (level: 'info' | 'warn', fields: Record<string, unknown>) => void;
+
+/**
+ * Tokenizer plus ONNX session of one model: finds the files (local → hub → baseline), loads
+ * them, warms up, and classifies. Plain class; the service runs it on a worker thread because
+ * ONNX Runtime's `run` and the tokenizer are synchronous and would stall the event loop.
+ */
+export class ModelRuntime {
+  private constructor(
+    readonly info: ModelInfo,
+    private readonly tokenizer: PreTrainedTokenizer,
+    private readonly model: PreTrainedModel,
+  ) {}
+
+  static async load(options: ModelRuntimeOptions, log: RuntimeLog): Promise<ModelRuntime> {
+    const started = performance.now();
+    const modelDir = resolve(options.modelDir);
+    // Downloads land where local files are looked up, so a model fetched once is local next time.
+    transformersEnv.localModelPath = modelDir;
+    transformersEnv.cacheDir = modelDir;
+    transformersEnv.allowLocalModels = true;
+    transformersEnv.logLevel = TransformersLogLevel.ERROR;
+
+    const { id, source, tokenizer, model } = await resolveAndLoad(options, modelDir, log);
+    const config = model.config as unknown as { id2label: Record<string, string>; max_position_embeddings?: number };
+    const labels = Object.keys(config.id2label)
+      .sort((a, b) => Number(a) - Number(b))
+      .map((key) => config.id2label[key]);
+    const info: ModelInfo = {
+      id,
+      name: id.split('/').pop() ?? id,
+      source,
+      fingerprint: await fingerprintFile(resolve(modelFolder(modelDir, id), onnxFileName(options.modelDtype))),
+      labels,
+      dtype: options.modelDtype,
+      maxSequenceLength: Math.min(
+        Number(tokenizer.model_max_length) || Infinity,
+        config.max_position_embeddings ?? Infinity,
+      ),
+      backend: 'onnxruntime-node',
+      threads: options.threads,
+      loadTimeMs: 0,
+    };
+    const runtime = new ModelRuntime(info, tokenizer, model);
+    // Warm-up: the first run allocates ONNX Runtime's buffers; pay for it before taking traffic.
+    await runtime.classify(['warm up the model']);
+    info.loadTimeMs = Math.round(performance.now() - started);
+    return runtime;
+  }
+
+  async classify(texts: readonly string[]): Promise<Prediction[]> {
+    if (texts.length === 0) return [];
+    const inputs = this.tokenizer([...texts], { padding: true, truncation: true });
+    const { logits } = (await this.model(inputs)) as { logits: Tensor };
+    const { labels } = this.info;
+    const data = logits.data as Float32Array;
+    return texts.map((_, row) =>
+      softmaxPrediction(data.subarray(row * labels.length, (row + 1) * labels.length), labels),
+    );
+  }
+}
+
+async function resolveAndLoad(options: ModelRuntimeOptions, modelDir: string, log: RuntimeLog) {
+  const { modelId, modelDtype, allowRemoteModels, modelFallback, baselinePreset } = options;
+  if (hasLocalModel(modelDir, modelId, modelDtype)) {
+    return { id: modelId, source: 'local' as const, ...(await loadFiles(options, modelId, false)) };
+  }
+  const requestedBaseline = (['tiny', 'base'] as const).find((preset) => baselineModelId(preset) === modelId);
+  if (requestedBaseline) {
+    return {
+      id: modelId,
+      source: 'baseline' as const,
+      ...(await loadBaseline(options, modelDir, requestedBaseline, log)),
+    };
+  }
+  if (allowRemoteModels) {
+    try {
+      log('info', { msg: 'downloading model from the Hugging Face hub', model: modelId, dtype: modelDtype });
+      return { id: modelId, source: 'hub' as const, ...(await loadFiles(options, modelId, true)) };
+    } catch (error) {
+      log('warn', { msg: 'model download failed', model: modelId, error: (error as Error).message });
+    }
+  }
+  const where = modelFolder(modelDir, modelId);
+  if (modelFallback === 'baseline') {
+    const id = baselineModelId(baselinePreset);
+    log('warn', {
+      msg:
+        `model ${modelId} is not available: serving the constructed lexicon baseline ${id} instead. ` +
+        `Its predictions come from the AFINN lexicon, not from DistilBERT. Put the model under ${where} ` +
+        'or let it download from a reachable Hugging Face hub (ALLOW_REMOTE_MODELS=true) to serve the real one.',
+    });
+    return { id, source: 'baseline' as const, ...(await loadBaseline(options, modelDir, baselinePreset, log)) };
+  }
+  throw new Error(
+    `Model ${modelId} (${modelDtype}) not found under ${where}` +
+      (allowRemoteModels ? ' and the hub download failed' : ' and ALLOW_REMOTE_MODELS=false') +
+      `. Put config.json, tokenizer.json, tokenizer_config.json and ${onnxFileName(modelDtype)} there` +
+      ' (the Dockerfile bakes them in), or set ALLOW_REMOTE_MODELS=true, or MODEL_FALLBACK=baseline for a lexicon stand-in.',
+  );
+}
+
+async function loadBaseline(
+  options: ModelRuntimeOptions,
+  modelDir: string,
+  preset: Settings['baselinePreset'],
+  log: RuntimeLog,
+) {
+  const id = baselineModelId(preset);
+  if (!hasLocalModel(modelDir, id, options.modelDtype)) {
+    log('info', { msg: 'generating the baseline model', model: id });
+    await writeBaselineModel({ preset, modelsDir: modelDir });
+  }
+  return loadFiles(options, id, false);
+}
+
+async function loadFiles(options: ModelRuntimeOptions, id: string, remote: boolean) {
+  transformersEnv.allowRemoteModels = remote;
+  const common = { dtype: options.modelDtype, local_files_only: !remote };
+  const tokenizer = await AutoTokenizer.from_pretrained(id, common);
+  const model = await AutoModelForSequenceClassification.from_pretrained(id, {
+    ...common,
+    session_options: { intraOpNumThreads: options.threads, interOpNumThreads: 1 },
+  });
+  return { tokenizer, model };
+}
