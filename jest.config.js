@@ -18,6 +18,9 @@ export default {
     ],
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnlyDependencies.join('|')})/)`],
+  // @willsoto/nestjs-prometheus (CommonJS) require()s ESM-only @nestjs/common: see jest-resolver.cjs.
+  resolver: '<rootDir>/test/support/jest-resolver.cjs',
+  setupFilesAfterEnv: ['<rootDir>/test/support/share-nestjs-common.ts'],
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/support/global-setup.mjs',

@@ -1,4 +1,5 @@
-// Generates the offline baseline model folder:
+// Generates the offline baseline model folder, with onnx/model.onnx (fp32) and
+// onnx/model_quantized.onnx (q8):
 //   tsx scripts/generate-baseline-model.ts --preset tiny|base [--models-dir ./models]
 // and prints the folder it wrote.
 import { parseArgs } from 'node:util';

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { InvalidSettingError, loadSettings, type Settings } from './config/settings.js';
+import { handleShutdownSignals } from './health/graceful-shutdown.js';
 import { createApp } from './http/create-app.js';
 import { SentimentModel } from './model/sentiment-model.service.js';
 
@@ -18,7 +19,8 @@ function settingsOrExit(): Settings {
 async function main(): Promise<void> {
   const settings = settingsOrExit();
   const app = await createApp(settings);
-  app.enableShutdownHooks();
+  // Not enableShutdownHooks(): it would close the app the moment SIGTERM arrives, with no drain.
+  handleShutdownSignals(app, settings.shutdownDrainMs);
   await app.listen({ port: settings.port, host: settings.host });
   // Loaded after listening, so probes answer (not ready) while the model loads.
   void app.get(SentimentModel).load();

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Every setting of the service, read once from the environment and validated.
  * This is the only place that reads `process.env`.
@@ -25,6 +27,36 @@ export interface Settings {
   readonly maxBatchSize: number;
   readonly maxTextChars: number;
   readonly maxBodyBytes: number;
+  /** After SIGTERM/SIGINT: how long readiness reports 503 while requests are still served, before closing. */
+  readonly shutdownDrainMs: number;
+  /** Redis for the prediction cache; unset → an in-memory LRU inside this process. */
+  readonly redisUrl?: string;
+  readonly cacheTtlSeconds: number;
+  /** Entries the in-memory cache keeps (least recently used go first); unused with Redis. */
+  readonly cacheMaxEntries: number;
+  /** Longest wait for any one cache call before the request is served from the model. */
+  readonly cacheTimeoutMs: number;
+  /** When set, cache keys are HMAC-SHA256 of the text, so reading Redis cannot confirm guessed texts. */
+  readonly cacheKeySecret?: string;
+  /** Most texts in one model call. */
+  readonly batchMaxTexts: number;
+  /** How long the first queued text waits for others before its batch runs anyway. */
+  readonly batchWindowMs: number;
+  /** Texts allowed to wait for the model; past it requests get 503 at once. */
+  readonly queueMaxTexts: number;
+  /** Expected wait ahead of a new request beyond which it gets 503 at once. */
+  readonly queueMaxWaitMs: number;
+  /** Model calls run at the same time (1 leaves the cores to ONNX Runtime's own threads). */
+  readonly maxConcurrentBatches: number;
+  /** Per-request deadline in milliseconds; 0 = none. */
+  readonly requestTimeoutMs: number;
+  /** Keys accepted on /v1 routes (`API_KEYS` or `API_KEYS_FILE`); empty = the API is open. */
+  readonly apiKeys: readonly string[];
+  /** Browser origins allowed to call the API (CORS); empty = CORS off, no cross-origin browser calls. */
+  readonly corsOrigins: readonly string[];
+  /** Rate limiting of the /v1 routes per API key (per IP without keys). */
+  readonly rateLimitEnabled: boolean;
+  readonly rateLimitPerMinute: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -80,11 +112,71 @@ function text(env: Environment, name: string, fallback: string, pattern?: RegExp
   return raw;
 }
 
+/** A setting with no default; the message never echoes the value (it may be a secret). */
+function optionalText(env: Environment, name: string, pattern: RegExp, expected: string): string | undefined {
+  const raw = read(env, name);
+  if (raw !== undefined && !pattern.test(raw)) throw new InvalidSettingError(name, expected, '<hidden>');
+  return raw;
+}
+
+const API_KEY = /^[\x21-\x2b\x2d-\x7e]{16,512}$/;
+
+/**
+ * API keys from `API_KEYS` (comma-separated) or `API_KEYS_FILE` (one per line, e.g. a mounted
+ * Kubernetes Secret). Messages never echo a key.
+ */
+function apiKeys(env: Environment): string[] {
+  const inline = read(env, 'API_KEYS');
+  const file = read(env, 'API_KEYS_FILE');
+  if (inline !== undefined && file !== undefined) {
+    throw new InvalidSettingError('API_KEYS_FILE', 'unset when API_KEYS is set', file);
+  }
+  let raw: string[];
+  let variable: string;
+  if (file !== undefined) {
+    variable = 'API_KEYS_FILE';
+    try {
+      raw = readFileSync(file, 'utf8').split(/\r?\n/);
+    } catch {
+      throw new InvalidSettingError(variable, 'a readable file', file);
+    }
+  } else {
+    variable = 'API_KEYS';
+    raw = (inline ?? '').split(',');
+  }
+  const keys = raw.map((key) => key.trim()).filter((key) => key !== '');
+  if (keys.some((key) => !API_KEY.test(key))) {
+    throw new InvalidSettingError(
+      variable,
+      'keys of 16 to 512 printable characters without spaces or commas',
+      '<hidden>',
+    );
+  }
+  if (file !== undefined && keys.length === 0)
+    throw new InvalidSettingError(variable, 'a file with at least one key', file);
+  return [...new Set(keys)];
+}
+
+/** `CORS_ORIGINS`: comma-separated origins such as `https://app.example.com` (scheme, host, optional port). */
+function origins(env: Environment, name: string): string[] {
+  const raw = read(env, name);
+  if (raw === undefined) return [];
+  const list = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  const invalid = list.find((origin) => !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin));
+  if (invalid !== undefined)
+    throw new InvalidSettingError(name, 'comma-separated origins like https://app.example.com', invalid);
+  return [...new Set(list)];
+}
+
 export const DEFAULT_MODEL_ID = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
 const MIB = 1024 * 1024;
 
 export function loadSettings(env: Environment = process.env): Settings {
   const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', ['production', 'development', 'test'], 'development');
+  const maxBatchSize = integer(env, 'MAX_BATCH_SIZE', 1000, 1, 100_000);
   return {
     nodeEnv,
     host: text(env, 'HOST', '0.0.0.0'),
@@ -103,8 +195,25 @@ export function loadSettings(env: Environment = process.env): Settings {
     ),
     baselinePreset: oneOf<BaselinePreset>(env, 'BASELINE_PRESET', ['tiny', 'base'], 'base'),
     onnxThreads: integer(env, 'ONNX_THREADS', 0, 0, 256),
-    maxBatchSize: integer(env, 'MAX_BATCH_SIZE', 1000, 1, 100_000),
+    maxBatchSize,
     maxTextChars: integer(env, 'MAX_TEXT_CHARS', 10_000, 1, 1_000_000),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 2 * MIB, 1024, 1024 * MIB),
+    shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
+    redisUrl: optionalText(env, 'REDIS_URL', /^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL'),
+    cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
+    cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
+    cacheTimeoutMs: integer(env, 'CACHE_TIMEOUT_MS', 50, 1, 10_000),
+    cacheKeySecret: optionalText(env, 'CACHE_KEY_SECRET', /^.{16,}$/s, 'at least 16 characters'),
+    batchMaxTexts: integer(env, 'BATCH_MAX_TEXTS', 32, 1, 4096),
+    batchWindowMs: integer(env, 'BATCH_WINDOW_MS', 2, 0, 1000),
+    // A queue smaller than one request could never accept a full request.
+    queueMaxTexts: integer(env, 'QUEUE_MAX_TEXTS', Math.max(4000, maxBatchSize), maxBatchSize, 10_000_000),
+    queueMaxWaitMs: integer(env, 'QUEUE_MAX_WAIT_MS', 500, 1, 600_000),
+    maxConcurrentBatches: integer(env, 'MAX_CONCURRENT_BATCHES', 1, 1, 64),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 0, 0, 600_000),
+    apiKeys: apiKeys(env),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
+    rateLimitEnabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
   };
 }

@@ -8,6 +8,7 @@ import { serveOpenApi } from '../openapi.js';
 import { createJsonLogger, NestJsonLogger } from './json-logger.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+import { applySecureHeaders } from './secure-headers.js';
 
 /**
  * Builds the whole application on Fastify: used by `main.ts` and by the tests, so both serve
@@ -33,6 +34,7 @@ export async function createApp(
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
+  await applySecureHeaders(app, settings);
   app.useGlobalFilters(new ProblemDetailsFilter());
   serveOpenApi(app);
   await app.init();

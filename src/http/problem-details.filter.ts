@@ -9,21 +9,6 @@ interface Rendered {
   headers: Record<string, string>;
 }
 
-/** Fastify's own request errors (body parsing, limits), by code, with texts that quote nothing. */
-const FASTIFY_ERRORS: Record<string, { slug: string; detail: string }> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { slug: 'unsupported-media-type', detail: 'Send the body as application/json.' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
-    slug: 'bad-request',
-    detail: 'The Content-Length header does not match the body.',
-  },
-  FST_ERR_CTP_BODY_TOO_LARGE: {
-    slug: 'payload-too-large',
-    detail: 'The request body is larger than this service accepts (MAX_BODY_BYTES).',
-  },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { slug: 'malformed-json', detail: 'The request body is empty but declared as JSON.' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { slug: 'malformed-json', detail: 'The request body is not valid JSON.' },
-};
-
 function plain(status: number, slug: string, detail: string, headers: Record<string, string> = {}): Rendered {
   return { problem: { type: problemType(slug), title: STATUS_CODES[status] ?? 'Error', status, detail }, headers };
 }
@@ -44,13 +29,9 @@ export function renderProblem(error: unknown): Rendered {
     const status = error.getStatus();
     return plain(status, slugOf(status), status === 404 ? 'No route matches this method and path.' : describe(error));
   }
-  const fastifyError = error as { code?: string; statusCode?: number };
-  const known = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
-  if (known) return plain(fastifyError.statusCode ?? 400, known.slug, known.detail);
-  // Node's JSON parser quotes the body in its message, so malformed JSON gets a fixed text.
-  if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
-    return plain(400, 'malformed-json', 'The request body is not valid JSON.');
-  }
+  // Errors from Fastify plugins carry a status but no HttpException; their messages are not
+  // ours to vouch for, so only the status phrase is shown.
+  const fastifyError = error as { statusCode?: number };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return plain(
       fastifyError.statusCode,

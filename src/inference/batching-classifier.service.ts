@@ -25,6 +25,7 @@ export class BatchingClassifier {
         maxBatchTexts: settings.batchMaxTexts,
         windowMs: settings.batchWindowMs,
         maxQueueTexts: settings.queueMaxTexts,
+        maxQueueWaitMs: settings.queueMaxWaitMs,
         maxConcurrentBatches: settings.maxConcurrentBatches,
       },
       systemClock,

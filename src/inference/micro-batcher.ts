@@ -8,6 +8,11 @@ export interface MicroBatcherOptions {
   windowMs: number;
   /** Texts waiting (not yet running) beyond which new requests are refused at once. */
   maxQueueTexts: number;
+  /**
+   * Longest expected wait ahead of a new request (from the measured model-call time); past it
+   * the request is refused at once, so overload yields fast 503s instead of slow answers.
+   */
+  maxQueueWaitMs: number;
   /** Model calls allowed to run at the same time. */
   maxConcurrentBatches: number;
 }
@@ -89,11 +94,17 @@ export class MicroBatcher<T> {
   submit(texts: readonly string[], timeoutMs?: number): Promise<T[]> {
     if (texts.length === 0) return Promise.resolve([]);
     const newTexts = new Set(texts.filter((text) => !this.inFlight.has(text))).size;
-    if (this.queue.length + newTexts > this.options.maxQueueTexts) {
+    // The wait ahead of the request decides, not its own size: a large request on an idle
+    // service is always taken.
+    const expectedWait = this.estimatedWaitSeconds();
+    if (
+      this.queue.length + newTexts > this.options.maxQueueTexts ||
+      expectedWait * 1000 > this.options.maxQueueWaitMs
+    ) {
       return Promise.reject(
         new UnavailableError(
           'The service is at capacity; retry after the indicated delay.',
-          this.estimatedWaitSeconds(),
+          expectedWait,
           'queue-full',
         ),
       );

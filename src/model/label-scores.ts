@@ -16,7 +16,15 @@ export function softmaxPrediction(logits: ArrayLike<number>, labels: readonly st
   for (let i = 0; i < labels.length; i++) max = Math.max(max, logits[i]);
   const exps = labels.map((_, i) => Math.exp(logits[i] - max));
   const sum = exps.reduce((a, b) => a + b, 0);
+  return labeledPrediction(
+    labels,
+    exps.map((exp) => exp / sum),
+  );
+}
+
+/** Pairs scores (in label order) with their labels, highest score first, ties by label. */
+export function labeledPrediction(labels: readonly string[], scores: readonly number[]): Prediction {
   return labels
-    .map((label, i) => ({ label, score: exps[i] / sum }))
+    .map((label, i) => ({ label, score: scores[i] }))
     .sort((a, b) => b.score - a.score || a.label.localeCompare(b.label));
 }

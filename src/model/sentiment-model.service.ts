@@ -92,9 +92,9 @@ export class SentimentModel implements OnApplicationShutdown {
     return this.loading;
   }
 
-  classify(texts: readonly string[]): Promise<Prediction[]> {
+  async classify(texts: readonly string[]): Promise<Prediction[]> {
     this.requireInfo();
-    if (texts.length === 0) return Promise.resolve([]);
+    if (texts.length === 0) return [];
     const id = this.nextCallId++;
     const started = performance.now();
     return new Promise<Prediction[]>((resolve, reject) => {
@@ -159,6 +159,9 @@ export class SentimentModel implements OnApplicationShutdown {
         settled();
         return;
       case 'failed':
+        // A worker that could not load has nothing left to do; the failure stays visible in `state`.
+        void this.worker?.terminate();
+        this.worker = undefined;
         this.failure = new Error(message.message);
         this.logger.error({ msg: 'model failed to load', error: message.message });
         settled();

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { PredictionCache } from '../cache/prediction-cache.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import type { Prediction } from '../model/label-scores.js';
+import { BatchingClassifier } from '../inference/batching-classifier.service.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import type { ModelInfoDto } from './dto/model-info.dto.js';
 
@@ -15,11 +17,13 @@ export interface PredictResult {
 export class SentimentService {
   constructor(
     private readonly model: SentimentModel,
+    private readonly classifier: BatchingClassifier,
+    private readonly cache: PredictionCache,
     @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
 
   async predict(texts: readonly string[]): Promise<PredictResult> {
-    const predictions = await this.model.classify(texts);
+    const predictions = await this.classifier.classify(texts);
     return { model: this.model.requireInfo().name, predictions };
   }
 
@@ -40,6 +44,7 @@ export class SentimentService {
       backend,
       threads,
       loadTimeMs,
+      cache: { backend: this.cache.backend, ttlSeconds: this.cache.ttlSeconds },
     };
   }
 }

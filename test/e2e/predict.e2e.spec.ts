@@ -1,4 +1,5 @@
-import request from 'supertest';
+// Every response is also checked against openapi.yaml (see contract-request.ts).
+import request from '../support/contract-request.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { expectProblem } from '../support/problem-assertions.js';
 

@@ -20,7 +20,7 @@ function setup(options: Partial<MicroBatcherOptions> = {}) {
   const batches: { texts: number; ok: boolean }[] = [];
   const batcher = new MicroBatcher<string>(
     model.run,
-    { maxBatchTexts: 4, windowMs: 5, maxQueueTexts: 100, maxConcurrentBatches: 1, ...options },
+    { maxBatchTexts: 4, windowMs: 5, maxQueueTexts: 100, maxQueueWaitMs: 10_000, maxConcurrentBatches: 1, ...options },
     clock,
     { onBatch: (texts, _seconds, ok) => batches.push({ texts, ok }) },
   );
@@ -120,6 +120,25 @@ describe('MicroBatcher', () => {
     // One 400 ms call measured: the estimate grows with it and with the queue, never a constant.
     expect(error.retryAfterSeconds).toBeGreaterThan(0.05);
     expect(model.calls).toHaveLength(2);
+  });
+
+  it('refuses at once when the measured wait ahead exceeds maxQueueWaitMs, but takes a large request on an idle queue', async () => {
+    const { clock, model, batcher } = setup({ maxBatchTexts: 2, maxQueueWaitMs: 1000 });
+    const large = batcher.submit(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+    clock.advance(2000);
+    model.calls[0].resolve();
+    await flush();
+    // One 2 s call measured; three batches still ahead: far past the 1 s budget.
+    const refused = batcher.submit(['late']);
+    await expect(refused).rejects.toMatchObject({ reason: 'queue-full' });
+    const error = (await refused.catch((e: unknown) => e)) as UnavailableError;
+    expect(error.retryAfterSeconds).toBeGreaterThan(1);
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(2000);
+      model.calls[i].resolve();
+      await flush();
+    }
+    await expect(large).resolves.toHaveLength(8);
   });
 
   it('expires a request at its deadline and drops its texts that have not started', async () => {

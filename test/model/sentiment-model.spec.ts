@@ -1,4 +1,4 @@
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModule } from '@nestjs/testing';
 import { pino } from 'pino';
 import { NestJsonLogger } from '../../src/http/json-logger.js';
 import { ConfigModule } from '../../src/config/config.module.js';
@@ -6,14 +6,20 @@ import { ModelModule } from '../../src/model/model.module.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
 import { testSettings } from '../support/test-app.js';
 
+const modules: TestingModule[] = [];
+
 async function modelWith(overrides = {}): Promise<SentimentModel> {
   const moduleRef = await Test.createTestingModule({
     imports: [ConfigModule.forRoot(testSettings(overrides)), ModelModule],
   })
     .setLogger(new NestJsonLogger(pino({ level: 'silent' })))
     .compile();
+  modules.push(moduleRef);
   return moduleRef.get(SentimentModel);
 }
+
+// Closing the modules stops their model worker threads.
+afterAll(() => Promise.all(modules.map((moduleRef) => moduleRef.close())));
 
 describe('SentimentModel on the tiny baseline (real ONNX Runtime)', () => {
   let model: SentimentModel;

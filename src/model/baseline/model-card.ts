@@ -43,9 +43,12 @@ written by a program from the AFINN-165 word list. It was generated offline by t
 
 ## What it is
 
-- Architecture: DistilBertForSequenceClassification, ONNX (opset 17) at \`onnx/model.onnx\`,
-  float32, inputs \`input_ids\` and \`attention_mask\` (int64 [batch_size, sequence_length]),
-  output \`logits\` (float32 [batch_size, 2]), labels \`0\` = NEGATIVE, \`1\` = POSITIVE.
+- Architecture: DistilBertForSequenceClassification, ONNX (opset 17), inputs \`input_ids\` and
+  \`attention_mask\` (int64 [batch_size, sequence_length]), output \`logits\` (float32
+  [batch_size, 2]), labels \`0\` = NEGATIVE, \`1\` = POSITIVE.
+- Files: \`onnx/model.onnx\` (float32, dtype \`fp32\`) and \`onnx/model_quantized.onnx\` (dtype \`q8\`):
+  the same graph after ONNX Runtime-style dynamic quantization, i.e. int8 MatMul weights with
+  \`DynamicQuantizeLinear\` + \`MatMulInteger\`, and uint8 embedding tables with \`DequantizeLinear\`.
 - Preset \`${facts.preset}\`: dim ${dims.dim}, hidden_dim ${dims.hidden_dim}, ${dims.n_heads} heads,
   ${dims.n_layers} layers, ${dims.max_position_embeddings} positions, vocabulary ${dims.vocab_size};
   ${grouped} parameters (${millions} M). All weights, zeros

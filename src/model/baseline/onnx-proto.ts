@@ -94,7 +94,7 @@ message TypeProto {
 `;
 
 /** `TensorProto.DataType` values used by the generator (the field itself is a plain int32). */
-export const OnnxDataType = { FLOAT: 1, INT64: 7 } as const;
+export const OnnxDataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT64: 7 } as const;
 export type OnnxDataTypeValue = (typeof OnnxDataType)[keyof typeof OnnxDataType];
 
 /** `AttributeProto.AttributeType` values used by the generator. */

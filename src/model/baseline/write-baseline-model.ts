@@ -9,6 +9,7 @@ import {
 } from './baseline-presets.js';
 import { loadBertUncasedVocabulary } from './bert-vocabulary.js';
 import { buildDistilBertOnnxModel } from './distilbert-graph.js';
+import { quantizeDynamic } from './dynamic-quantization.js';
 import { buildLexiconWeights, CALIBRATION, SENTIMENT_LABELS } from './lexicon-weights.js';
 import { buildModelCard } from './model-card.js';
 import { encodeOnnxModel } from './onnx-proto.js';
@@ -46,16 +47,17 @@ function buildBaselineModelFiles(preset: BaselinePreset): [string, string | Uint
     `Constructed AFINN-165 lexicon baseline with the DistilBERT SST-2 architecture (${preset} preset); ` +
     'weights are computed from a word list, not trained.';
 
-  const onnx = encodeOnnxModel(
-    buildDistilBertOnnxModel({
-      dims,
-      numLabels: SENTIMENT_LABELS.length,
-      weights,
-      producer: { name: 'sentiment-api baseline generator', version: BASELINE_GENERATOR_VERSION },
-      docString: summary,
-      metadata: { model_id: id, baseline: 'constructed, not trained', lexicon: 'AFINN-165' },
-    }),
-  );
+  const graph = buildDistilBertOnnxModel({
+    dims,
+    numLabels: SENTIMENT_LABELS.length,
+    weights,
+    producer: { name: 'sentiment-api baseline generator', version: BASELINE_GENERATOR_VERSION },
+    docString: summary,
+    metadata: { model_id: id, baseline: 'constructed, not trained', lexicon: 'AFINN-165' },
+  });
+  // Both dtypes side by side, as hub folders ship them: MODEL_DTYPE picks the file.
+  const onnx = encodeOnnxModel(graph);
+  const onnxQuantized = encodeOnnxModel(quantizeDynamic(graph));
 
   const config = {
     _name_or_path: id,
@@ -74,7 +76,7 @@ function buildBaselineModelFiles(preset: BaselinePreset): [string, string | Uint
     id2label: Object.fromEntries(SENTIMENT_LABELS.map((label, index) => [String(index), label])),
     label2id: Object.fromEntries(SENTIMENT_LABELS.map((label, index) => [label, index])),
     problem_type: 'single_label_classification',
-    // Only onnx/model.onnx exists; without this, devices whose default dtype is q8 would look for model_quantized.onnx.
+    // Loads that name no dtype get fp32, the service's default, also on devices whose own default is q8.
     'transformers.js_config': { dtype: 'fp32' },
     baseline: {
       description: summary,
@@ -109,6 +111,7 @@ function buildBaselineModelFiles(preset: BaselinePreset): [string, string | Uint
     ['tokenizer.json', json(buildTokenizerJson(vocabulary.tokens))],
     ['tokenizer_config.json', json(buildTokenizerConfig(dims.max_position_embeddings))],
     ['onnx/model.onnx', onnx],
+    ['onnx/model_quantized.onnx', onnxQuantized],
     ['README.md', card],
   ];
 }

@@ -1,5 +1,22 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
+@ApiSchema({ name: 'CacheInfo', description: 'Where predictions are cached and for how long.' })
+export class CacheInfoDto {
+  @ApiProperty({
+    description: 'Redis when REDIS_URL is set, else an in-memory LRU inside the process.',
+    enum: ['redis', 'memory'],
+  })
+  backend!: 'redis' | 'memory';
+
+  @ApiProperty({
+    type: 'integer',
+    description: 'Seconds a cached prediction lives (CACHE_TTL_SECONDS).',
+    example: 3600,
+  })
+  ttlSeconds!: number;
+}
+
+@ApiSchema({ name: 'ModelInfo', description: 'The model being served and the request limits.' })
 export class ModelInfoDto {
   @ApiProperty({ description: 'Full model id.', example: 'Xenova/distilbert-base-uncased-finetuned-sst-2-english' })
   id!: string;
@@ -28,21 +45,28 @@ export class ModelInfoDto {
   @ApiProperty({ description: 'Weight precision.', enum: ['fp32', 'q8'] })
   dtype!: string;
 
-  @ApiProperty({ description: 'Longer inputs are truncated to this many tokens.', example: 512 })
+  @ApiProperty({ type: 'integer', description: 'Longer inputs are truncated to this many tokens.', example: 512 })
   maxSequenceLength!: number;
 
-  @ApiProperty({ description: 'Most texts accepted in one request (MAX_BATCH_SIZE).', example: 1000 })
+  @ApiProperty({ type: 'integer', description: 'Most texts accepted in one request (MAX_BATCH_SIZE).', example: 1000 })
   maxBatchSize!: number;
 
-  @ApiProperty({ description: 'Most characters accepted per text (MAX_TEXT_CHARS).', example: 10000 })
+  @ApiProperty({ type: 'integer', description: 'Most characters accepted per text (MAX_TEXT_CHARS).', example: 10000 })
   maxTextChars!: number;
 
   @ApiProperty({ description: 'Inference runtime.', example: 'onnxruntime-node' })
   backend!: string;
 
-  @ApiProperty({ description: 'ONNX Runtime intra-op threads.', example: 2 })
+  @ApiProperty({ type: 'integer', description: 'ONNX Runtime intra-op threads.', example: 2 })
   threads!: number;
 
-  @ApiProperty({ description: 'Milliseconds from the start of loading until the model was warmed up.', example: 850 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Milliseconds from the start of loading until the model was warmed up.',
+    example: 850,
+  })
   loadTimeMs!: number;
+
+  @ApiProperty({ description: 'The per-text prediction cache.', type: CacheInfoDto })
+  cache!: CacheInfoDto;
 }

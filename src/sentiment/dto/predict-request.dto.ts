@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { IsArray, IsDefined } from 'class-validator';
 
+@ApiSchema({ name: 'PredictRequest', description: 'Texts to classify.' })
 export class PredictRequestDto {
   @ApiProperty({
     description:

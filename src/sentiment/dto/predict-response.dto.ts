@@ -1,5 +1,6 @@
-import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema, getSchemaPath } from '@nestjs/swagger';
 
+@ApiSchema({ name: 'LabelScore', description: 'The confidence of one label for one text.' })
 export class LabelScoreDto {
   @ApiProperty({ description: 'A label of the model.', example: 'POSITIVE' })
   label!: string;
@@ -13,6 +14,7 @@ export class LabelScoreDto {
   score!: number;
 }
 
+@ApiSchema({ name: 'PredictResponse', description: 'One prediction per submitted text, in request order.' })
 export class PredictResponseDto {
   @ApiProperty({
     description: 'Name of the model that answered (the last segment of its id).',

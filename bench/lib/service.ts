@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PayloadGenerator } from '../../k6/lib/payload.js';
+import type { ModelDtype } from '../../src/config/settings.js';
+import { startRedisServer, type RedisServer } from '../../test/support/redis-server.js';
+import { startServerProcess, type ServerProcess } from '../../test/support/server-process.js';
+
+export type { ServerProcess };
+
+export interface BenchServer {
+  readonly server: ServerProcess;
+  /** Milliseconds from spawning `node dist/main.js` to /health/ready answering 200. */
+  readonly readyMs: number;
+}
+
+export interface BenchServerOptions {
+  modelDir: string;
+  modelId: string;
+  dtype: ModelDtype;
+  redisUrl?: string;
+  /** Further service settings (environment variables), e.g. to try other batching defaults. */
+  extraEnv?: Record<string, string>;
+}
+
+/** The built service as production runs it, in its own process: no fallback model, quiet logs. */
+export async function startBenchServer(name: string, options: BenchServerOptions): Promise<BenchServer> {
+  const started = performance.now();
+  const server = await startServerProcess(name, {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    MODEL_DIR: resolve(options.modelDir),
+    MODEL_ID: options.modelId,
+    MODEL_DTYPE: options.dtype,
+    ALLOW_REMOTE_MODELS: 'false',
+    ...options.extraEnv,
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+  });
+  return { server, readyMs: performance.now() - started };
+}
+
+/** Peak resident memory of a process so far (VmHWM), in MiB; Linux only. */
+export function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
+  if (!kib) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(kib[1]) / 1024;
+}
+
+/** A redis-server of the benchmark's own on a free port (never the machine's shared one). */
+export function startOwnRedis(): Promise<RedisServer> {
+  return startRedisServer({ own: true });
+}
+
+/** Texts per request when filling the cache: small enough for any REQUEST_TIMEOUT_MS. */
+const WARM_CHUNK = 8;
+const WARM_ATTEMPTS = 5;
+
+/** POSTs texts (retrying 503s as Retry-After says) and returns the X-Cache header of the answer. */
+async function predictUntilServed(baseUrl: string, texts: string[]): Promise<string | null> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${baseUrl}/v1/sentiment/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: texts }),
+    });
+    await response.arrayBuffer();
+    if (response.status === 200) return response.headers.get('x-cache');
+    if (response.status !== 503 || attempt === WARM_ATTEMPTS) {
+      throw new Error(`filling the cache: POST answered ${response.status}`);
+    }
+    await new Promise((done) => setTimeout(done, Number(response.headers.get('retry-after') ?? 1) * 1000));
+  }
+}
+
+/**
+ * Puts every text in the cache, then asks for the first one again and returns that answer's
+ * X-Cache header: HIT when the cache works.
+ */
+export async function fillCache(baseUrl: string, texts: string[]): Promise<string | null> {
+  for (let i = 0; i < texts.length; i += WARM_CHUNK) await predictUntilServed(baseUrl, texts.slice(i, i + WARM_CHUNK));
+  return predictUntilServed(baseUrl, texts.slice(0, 1));
+}
+
+/** Longest wait for a server to work off what an earlier measurement left in its queue. */
+const DRAIN_TIMEOUT_MS = 300_000;
+
+/**
+ * Waits until the server has worked off its queue: the batcher is first in, first out, so a
+ * fresh text is answered only after everything queued before it. Measurements start from here.
+ */
+export async function waitUntilDrained(baseUrl: string): Promise<void> {
+  const [text] = new PayloadGenerator({ batchSize: 1, cacheHitRatio: 0, poolSize: 1 }).body().text;
+  const response = await fetch(`${baseUrl}/v1/sentiment/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text: [text] }),
+    signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS),
+  });
+  await response.arrayBuffer();
+}

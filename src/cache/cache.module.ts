@@ -1,0 +1,34 @@
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { SETTINGS } from '../config/config.module.js';
+import type { Settings } from '../config/settings.js';
+import { ModelModule } from '../model/model.module.js';
+import { CacheStats } from './cache-stats.js';
+import { createPredictionCache, type PredictionCacheParts } from './create-prediction-cache.js';
+import { PredictionCache } from './prediction-cache.js';
+import { PredictionCacheInterceptor } from './prediction-cache.interceptor.js';
+import { PREDICTION_STORE, type PredictionStore } from './prediction-store.js';
+
+const CACHE_PARTS = Symbol('CACHE_PARTS');
+
+/**
+ * The per-text prediction cache: `PredictionCacheInterceptor` for the predict route,
+ * `PredictionCache` for its backend and TTL, `CacheStats` for metrics and health.
+ */
+@Module({
+  imports: [ModelModule],
+  providers: [
+    { provide: CACHE_PARTS, inject: [SETTINGS], useFactory: (settings: Settings) => createPredictionCache(settings) },
+    { provide: PREDICTION_STORE, inject: [CACHE_PARTS], useFactory: (parts: PredictionCacheParts) => parts.store },
+    { provide: CacheStats, inject: [CACHE_PARTS], useFactory: (parts: PredictionCacheParts) => parts.stats },
+    { provide: PredictionCache, inject: [CACHE_PARTS], useFactory: (parts: PredictionCacheParts) => parts.cache },
+    PredictionCacheInterceptor,
+  ],
+  exports: [PREDICTION_STORE, CacheStats, PredictionCache, PredictionCacheInterceptor],
+})
+export class CacheModule implements OnApplicationShutdown {
+  constructor(@Inject(PREDICTION_STORE) private readonly store: PredictionStore) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}

@@ -1,0 +1,19 @@
+/** Which store holds the cached predictions. */
+export type CacheBackend = 'redis' | 'memory';
+
+/**
+ * Where cached predictions live: Redis, or an LRU inside this process. Values are whatever
+ * {@link encodeScores} produced; a store hands back what it holds and lets the caller judge it.
+ */
+export interface PredictionStore {
+  readonly backend: CacheBackend;
+  /** False while the store is known to be unreachable, so callers skip it without waiting. */
+  isUp(): boolean;
+  /** One value per key, in key order; `undefined` where nothing is stored. */
+  getMany(keys: readonly string[]): Promise<unknown[]>;
+  /** Stores every entry with the same time to live, in one round trip. */
+  setMany(entries: readonly (readonly [string, unknown])[], ttlSeconds: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const PREDICTION_STORE = Symbol('PREDICTION_STORE');

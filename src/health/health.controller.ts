@@ -1,0 +1,63 @@
+import { Controller, Get, UseFilters } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { DEFAULT_MODEL_ID as MODEL_ID } from '../config/settings.js';
+import { CacheHealthIndicator } from './cache.health.js';
+import { HealthCheckFailedFilter } from './health-check-failed.filter.js';
+import { HealthCheckResponses } from './health-check-responses.js';
+import { LifecycleHealthIndicator } from './lifecycle.health.js';
+import { ModelHealthIndicator } from './model.health.js';
+
+@ApiTags('health')
+@Controller('health')
+@UseFilters(HealthCheckFailedFilter)
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly model: ModelHealthIndicator,
+    private readonly lifecycle: LifecycleHealthIndicator,
+    private readonly cache: CacheHealthIndicator,
+  ) {}
+
+  @Get('live')
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({
+    operationId: 'getLiveness',
+    summary: 'Liveness probe',
+    description:
+      'Answers 200 whenever the process can serve requests. It does not depend on the model or Redis: ' +
+      'a blocked event loop shows as a probe that gets no answer.',
+  })
+  @HealthCheckResponses({ process: { status: 'up', uptimeSeconds: 42 } })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) }),
+    ]);
+  }
+
+  @Get('ready')
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({
+    operationId: 'getReadiness',
+    summary: 'Readiness probe',
+    description:
+      'Answers 200 once the model is loaded and warmed, 503 before that and again from the moment the ' +
+      'process receives SIGTERM (it keeps serving requests while it drains). The `cache` indicator is ' +
+      'informational: with the cache store down the status is `degraded` and the answer still 200.',
+  })
+  @HealthCheckResponses(
+    {
+      model: { status: 'up', id: MODEL_ID, state: 'ready' },
+      lifecycle: { status: 'up', state: 'serving' },
+      cache: { status: 'up', backend: 'redis', store: 'up' },
+    },
+    {
+      info: { lifecycle: { status: 'up', state: 'serving' }, cache: { status: 'up', backend: 'redis', store: 'up' } },
+      error: { model: { status: 'down', id: MODEL_ID, state: 'loading' } },
+    },
+  )
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.model.check(), () => this.lifecycle.check(), () => this.cache.check()]);
+  }
+}

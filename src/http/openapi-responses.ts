@@ -1,0 +1,175 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiResponse, getSchemaPath, type HeaderObject, type ReferenceObject } from '@nestjs/swagger';
+import { UNAUTHORIZED_DETAIL } from '../auth/api-key.guard.js';
+import { RATE_LIMITED_DETAIL } from '../rate-limit/api-rate-limit.guard.js';
+import { PROBLEM_CONTENT_TYPE, problemType, type Problem } from './problem.js';
+import { ProblemDto } from './problem.dto.js';
+
+/** Response headers shared by operations, declared once under `components.headers`; always sent where documented. */
+export const RESPONSE_HEADERS = {
+  'X-Request-Id': {
+    required: true,
+    description:
+      'Id of this request: the caller’s `X-Request-Id` echoed when it is a plain token ' +
+      '(`[A-Za-z0-9._:-]`, up to 128 characters), otherwise a generated UUID. Every log line of the request carries it.',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$', example: '5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f' },
+  },
+  'X-Cache': {
+    required: true,
+    description:
+      'Where the predictions came from: `HIT` all from the cache, `MISS` all from the model, `PARTIAL` some of each, ' +
+      '`BYPASS` the cache was unavailable and the model answered everything.',
+    schema: { type: 'string', enum: ['HIT', 'MISS', 'PARTIAL', 'BYPASS'] },
+  },
+  'WWW-Authenticate': {
+    required: true,
+    description: 'How to authenticate: an API key as a bearer token (or in `X-API-Key`).',
+    schema: { type: 'string', example: 'Bearer realm="sentiment-api"' },
+  },
+  'Retry-After': {
+    required: true,
+    description: 'Seconds to wait before retrying.',
+    schema: { type: 'integer', minimum: 1, example: 5 },
+  },
+  'RateLimit-Limit': {
+    required: true,
+    description: 'Requests allowed per minute per API key (per client IP without keys): `RATE_LIMIT_PER_MINUTE`.',
+    schema: { type: 'integer', minimum: 1, example: 600 },
+  },
+  'RateLimit-Remaining': {
+    required: true,
+    description: 'Requests left in the current window.',
+    schema: { type: 'integer', minimum: 0, example: 0 },
+  },
+  'RateLimit-Reset': {
+    required: true,
+    description: 'Seconds until requests are allowed again.',
+    schema: { type: 'integer', minimum: 0, example: 42 },
+  },
+} satisfies Record<string, HeaderObject>;
+
+export type ResponseHeaderName = keyof typeof RESPONSE_HEADERS;
+
+export function headerRef(name: ResponseHeaderName): ReferenceObject {
+  return { $ref: `#/components/headers/${name}` };
+}
+
+/** Error statuses of the design's table that operations can answer. */
+export type ProblemStatus = 400 | 401 | 413 | 415 | 422 | 429 | 503;
+
+interface ProblemResponse {
+  description: string;
+  /** A real answer of the service, minus the per-request fields. */
+  example: Omit<Problem, 'instance' | 'requestId'>;
+}
+
+const PROBLEM_RESPONSES: Record<ProblemStatus, ProblemResponse> = {
+  400: {
+    description: 'Malformed JSON body.',
+    example: {
+      type: problemType('bad-request'),
+      title: 'Bad Request',
+      status: 400,
+      detail: "Body is not valid JSON but content-type is set to 'application/json'",
+    },
+  },
+  401: {
+    description:
+      'API keys are configured (`API_KEYS`) and the request sent none, or one that is not valid, in ' +
+      '`Authorization: Bearer <key>` or `X-API-Key`.',
+    example: {
+      type: problemType('unauthorized'),
+      title: 'Unauthorized',
+      status: 401,
+      detail: UNAUTHORIZED_DETAIL,
+    },
+  },
+  413: {
+    description: 'Body larger than `MAX_BODY_BYTES`.',
+    example: {
+      type: problemType('payload-too-large'),
+      title: 'Payload Too Large',
+      status: 413,
+      detail: 'Request body is too large',
+    },
+  },
+  415: {
+    description: 'Body not sent as `application/json`.',
+    example: {
+      type: problemType('unsupported-media-type'),
+      title: 'Unsupported Media Type',
+      status: 415,
+      detail: 'Unsupported Media Type',
+    },
+  },
+  422: {
+    description:
+      'Invalid body: `text` missing, not an array, empty or longer than `MAX_BATCH_SIZE`; an item not a string or ' +
+      'longer than `MAX_TEXT_CHARS`; an unknown field. `errors` names every invalid path.',
+    example: {
+      type: problemType('validation'),
+      title: 'Unprocessable Content',
+      status: 422,
+      detail: 'The request body is not a valid predict request.',
+      errors: [{ path: 'text', message: 'must contain at least 1 text' }],
+    },
+  },
+  429: {
+    description:
+      'Over the rate limit (`RATE_LIMIT_PER_MINUTE` per API key, per client IP without keys; all replicas share it ' +
+      'through Redis); retry after `Retry-After` seconds.',
+    example: {
+      type: problemType('rate-limited'),
+      title: 'Too Many Requests',
+      status: 429,
+      detail: RATE_LIMITED_DETAIL,
+    },
+  },
+  503: {
+    description:
+      'The service cannot take the request now; retry after `Retry-After` seconds. `type` ends with why: ' +
+      '`model-not-ready` (still loading, or failed to load), `queue-full`, `request-timeout` (REQUEST_TIMEOUT_MS) ' +
+      'or `inference-failed`.',
+    example: {
+      type: problemType('model-not-ready'),
+      title: 'Service Unavailable',
+      status: 503,
+      detail: 'The model is still loading.',
+    },
+  },
+};
+
+const RATE_LIMITED_HEADERS = {
+  'Retry-After': headerRef('Retry-After'),
+  'RateLimit-Limit': headerRef('RateLimit-Limit'),
+  'RateLimit-Remaining': headerRef('RateLimit-Remaining'),
+  'RateLimit-Reset': headerRef('RateLimit-Reset'),
+};
+
+const EXAMPLE_REQUEST_ID = '5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f';
+
+/**
+ * Documents the given error statuses of one operation as `application/problem+json` with the
+ * shared `Problem` schema and a real example (`instance` = the operation's path).
+ */
+export function ApiProblemResponses(instance: string, statuses: ProblemStatus[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiExtraModels(ProblemDto),
+    ...statuses.map((status) => {
+      const { description, example } = PROBLEM_RESPONSES[status];
+      return ApiResponse({
+        status,
+        description,
+        ...(status === 503 ? { headers: { 'Retry-After': headerRef('Retry-After') } } : {}),
+        ...(status === 401 ? { headers: { 'WWW-Authenticate': headerRef('WWW-Authenticate') } } : {}),
+        ...(status === 429 ? { headers: RATE_LIMITED_HEADERS } : {}),
+        content: {
+          [PROBLEM_CONTENT_TYPE]: {
+            schema: { $ref: getSchemaPath(ProblemDto) },
+            example: { ...example, instance, requestId: EXAMPLE_REQUEST_ID },
+          },
+        },
+      });
+    }),
+  );
+}

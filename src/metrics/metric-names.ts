@@ -1,0 +1,22 @@
+/** Where Prometheus scrapes this service. */
+export const METRICS_PATH = '/metrics';
+
+/**
+ * Every metric this service defines. The names are a public interface (dashboards and alerts in
+ * deploy/monitoring, the README's metrics table): change them only with those.
+ */
+export const METRIC = {
+  httpRequests: 'sentiment_http_requests_total',
+  httpRequestDuration: 'sentiment_http_request_duration_seconds',
+  modelCalls: 'sentiment_model_calls_total',
+  modelBatchSize: 'sentiment_model_batch_size',
+  modelCallDuration: 'sentiment_model_call_duration_seconds',
+  texts: 'sentiment_texts_total',
+  modelLoadDuration: 'sentiment_model_load_duration_seconds',
+  modelInfo: 'sentiment_model_info',
+  ready: 'sentiment_ready',
+  cacheRequests: 'sentiment_cache_requests_total',
+  cacheOperationDuration: 'sentiment_cache_operation_duration_seconds',
+  queueDepth: 'sentiment_queue_depth',
+  queueCapacity: 'sentiment_queue_capacity',
+} as const;

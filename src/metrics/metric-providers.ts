@@ -1,0 +1,114 @@
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge } from 'prom-client';
+import { CacheStats, type CacheResult } from '../cache/cache-stats.js';
+import { SETTINGS } from '../config/config.module.js';
+import type { Settings } from '../config/settings.js';
+import { Readiness } from '../health/readiness.js';
+import { BatchingClassifier } from '../inference/batching-classifier.service.js';
+import { SentimentModel } from '../model/sentiment-model.service.js';
+import { InferenceMetrics } from './inference-metrics.js';
+import { METRIC } from './metric-names.js';
+
+/** 1 ms to 10 s: a cached answer takes about a millisecond, a full 1000-text request seconds. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** 0.1 ms to 1 s: an in-memory lookup takes microseconds, Redis a millisecond, the timeout caps it. */
+export const CACHE_OPERATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/** Texts per model call, up to the largest request (MAX_BATCH_SIZE defaults to 1000). */
+const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+const CACHE_RESULTS: readonly CacheResult[] = ['hit', 'miss', 'error', 'bypass'];
+
+export const METRIC_PROVIDERS = [
+  makeCounterProvider({
+    name: METRIC.httpRequests,
+    help: 'HTTP requests answered, by method, route template and status code (the /metrics route excluded).',
+    labelNames: ['method', 'route', 'status'],
+  }),
+  makeHistogramProvider({
+    name: METRIC.httpRequestDuration,
+    help: 'Time from receiving an HTTP request to finishing its response, in seconds.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: LATENCY_BUCKETS,
+  }),
+  makeCounterProvider({ name: METRIC.modelCalls, help: 'Calls of the model (each classifies one batch of texts).' }),
+  makeHistogramProvider({
+    name: METRIC.modelBatchSize,
+    help: 'Texts classified per model call.',
+    buckets: BATCH_SIZE_BUCKETS,
+  }),
+  makeHistogramProvider({
+    name: METRIC.modelCallDuration,
+    help: 'Duration of one model call (tokenization and ONNX Runtime inference), in seconds.',
+    buckets: LATENCY_BUCKETS,
+  }),
+  makeCounterProvider({
+    name: METRIC.texts,
+    help: 'Distinct texts of requests answered, by where the answer came from: the prediction cache or the model.',
+    labelNames: ['source'],
+    inject: [InferenceMetrics, CacheStats],
+    collect(this: Counter, inference: InferenceMetrics, cache: CacheStats) {
+      this.reset();
+      this.inc({ source: 'model' }, inference.textsClassified);
+      this.inc({ source: 'cache' }, cache.totals().hit);
+    },
+  }),
+  makeGaugeProvider({
+    name: METRIC.modelLoadDuration,
+    help: 'Seconds it took to load and warm up the model; 0 until it is loaded.',
+    inject: [SentimentModel],
+    collect(this: Gauge, model: SentimentModel) {
+      this.set((model.info?.loadTimeMs ?? 0) / 1000);
+    },
+  }),
+  makeGaugeProvider({
+    name: METRIC.modelInfo,
+    help: 'Always 1, labelled with the model being served; absent until it is loaded.',
+    labelNames: ['id', 'source', 'dtype', 'fingerprint'],
+    inject: [SentimentModel],
+    collect(this: Gauge, model: SentimentModel) {
+      this.reset();
+      const info = model.info;
+      if (info) this.set({ id: info.id, source: info.source, dtype: info.dtype, fingerprint: info.fingerprint }, 1);
+    },
+  }),
+  makeGaugeProvider({
+    name: METRIC.ready,
+    help: '1 while GET /health/ready answers 200 (model loaded, no shutdown begun), else 0.',
+    inject: [Readiness],
+    collect(this: Gauge, readiness: Readiness) {
+      this.set(readiness.ready ? 1 : 0);
+    },
+  }),
+  makeCounterProvider({
+    name: METRIC.cacheRequests,
+    help: 'Distinct texts looked up in the prediction cache, by result: hit, miss, error (failed or timed out), bypass (cache known down).',
+    labelNames: ['result'],
+    inject: [CacheStats],
+    collect(this: Counter, cache: CacheStats) {
+      const totals = cache.totals();
+      this.reset();
+      for (const result of CACHE_RESULTS) this.inc({ result }, totals[result]);
+    },
+  }),
+  makeHistogramProvider({
+    name: METRIC.cacheOperationDuration,
+    help: 'Duration of one call to the cache store (mget: look up a request, mset: store its misses), in seconds.',
+    labelNames: ['operation'],
+    buckets: CACHE_OPERATION_BUCKETS,
+  }),
+  makeGaugeProvider({
+    name: METRIC.queueDepth,
+    help: 'Texts waiting in the batcher queue for a model call.',
+    inject: [BatchingClassifier],
+    collect(this: Gauge, batcher: BatchingClassifier) {
+      this.set(batcher.queueDepth);
+    },
+  }),
+  makeGaugeProvider({
+    name: METRIC.queueCapacity,
+    help: 'Texts the batcher queue holds (QUEUE_MAX_TEXTS); past it requests are answered 503 at once.',
+    inject: [SETTINGS],
+    collect(this: Gauge, settings: Settings) {
+      this.set(settings.queueMaxTexts);
+    },
+  }),
+];

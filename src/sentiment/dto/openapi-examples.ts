@@ -1,0 +1,41 @@
+import type { ModelInfoDto } from './model-info.dto.js';
+import type { PredictRequestDto } from './predict-request.dto.js';
+import type { PredictResponseDto } from './predict-response.dto.js';
+
+/*
+ * Examples shown in the OpenAPI document and prefilled in Swagger UI. The responses are real
+ * answers of the offline baseline model (`BASELINE_PRESET=base`) to PREDICT_REQUEST_EXAMPLE; the
+ * contract tests check that the service still answers them.
+ */
+
+export const PREDICT_REQUEST_EXAMPLE: PredictRequestDto = { text: ['I love you', 'I hate you'] };
+
+export const PREDICT_RESPONSE_EXAMPLE: PredictResponseDto = {
+  model: 'distilbert-sst2-afinn-baseline-base',
+  predictions: [
+    [
+      { label: 'POSITIVE', score: 0.9900000104612775 },
+      { label: 'NEGATIVE', score: 0.0099999895387225 },
+    ],
+    [
+      { label: 'NEGATIVE', score: 0.9900000104612775 },
+      { label: 'POSITIVE', score: 0.0099999895387225 },
+    ],
+  ],
+};
+
+export const MODEL_INFO_EXAMPLE: ModelInfoDto = {
+  id: 'sentiment-api/distilbert-sst2-afinn-baseline-base',
+  name: 'distilbert-sst2-afinn-baseline-base',
+  source: 'local',
+  fingerprint: '4dfcda688fa490f5',
+  labels: ['NEGATIVE', 'POSITIVE'],
+  dtype: 'fp32',
+  maxSequenceLength: 512,
+  maxBatchSize: 1000,
+  maxTextChars: 10000,
+  backend: 'onnxruntime-node',
+  threads: 2,
+  loadTimeMs: 4244,
+  cache: { backend: 'memory', ttlSeconds: 3600 },
+};

@@ -1,0 +1,198 @@
+import type { Response } from 'supertest';
+import request from '../support/contract-request.js';
+import { loadOpenApiDocument, OpenApiContract } from '../support/openapi-contract.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+type Json = Record<string, unknown>;
+type Server = ReturnType<TestApp['app']['getHttpServer']>;
+
+interface MediaExample {
+  where: string;
+  path: string;
+  status: string;
+  contentType: string;
+  schema: Json;
+  value: unknown;
+}
+
+const document = loadOpenApiDocument();
+const contract = new OpenApiContract(document);
+
+/** Every example of every request and response body in the document. */
+function mediaExamples(): MediaExample[] {
+  const found: MediaExample[] = [];
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      const op = operation as unknown as { requestBody?: Json; responses: Record<string, Json> };
+      const bodies: [string, Json | undefined][] = [
+        ['request', op.requestBody],
+        ...Object.entries(op.responses).map(([status, response]) => [status, response] as [string, Json]),
+      ];
+      for (const [status, body] of bodies) {
+        for (const [contentType, media] of Object.entries((body?.content ?? {}) as Record<string, Json>)) {
+          const values =
+            media.example !== undefined
+              ? [media.example]
+              : Object.values((media.examples ?? {}) as Record<string, { value: unknown }>).map((e) => e.value);
+          for (const value of values) {
+            found.push({
+              where: `${method.toUpperCase()} ${path} ${status} ${contentType}`,
+              path,
+              status,
+              contentType,
+              schema: media.schema as Json,
+              value,
+            });
+          }
+        }
+      }
+    }
+  }
+  return found;
+}
+
+function example(path: string, status: string, contentType = 'application/json'): unknown {
+  const found = mediaExamples().find((e) => e.path === path && e.status === status && e.contentType === contentType);
+  if (!found) throw new Error(`no example for ${path} ${status} ${contentType}`);
+  return found.value;
+}
+
+/** The same keys at every level (values may differ). */
+function shape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length > 0 ? [shape(value[0])] : [];
+  if (typeof value !== 'object' || value === null) return typeof value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, shape((value as Json)[key])]),
+  );
+}
+
+describe('examples in openapi.yaml', () => {
+  it('exist for the predict request and every /v1 response', () => {
+    const v1 = mediaExamples().filter((e) => e.path.startsWith('/v1/'));
+    expect(v1.map((e) => e.where).sort()).toEqual(
+      [
+        'GET /v1/model 200 application/json',
+        'GET /v1/model 401 application/problem+json',
+        'GET /v1/model 429 application/problem+json',
+        'GET /v1/model 503 application/problem+json',
+        'POST /v1/sentiment/predict request application/json',
+        ...[200, 400, 401, 413, 415, 422, 429, 503].map(
+          (s) => `POST /v1/sentiment/predict ${s} application/${s === 200 ? 'json' : 'problem+json'}`,
+        ),
+      ].sort(),
+    );
+  });
+
+  it.each(mediaExamples().map((e) => [e.where, e] as const))('%s matches its schema', (_where, e) => {
+    expect(contract.errorsFor(e.schema, e.value)).toBeUndefined();
+  });
+});
+
+describe('examples in openapi.yaml are real answers of the service', () => {
+  let ready: TestApp;
+  let loading: TestApp;
+  let secured: TestApp;
+  let limited: TestApp;
+  beforeAll(async () => {
+    [ready, loading, secured, limited] = await Promise.all([
+      startTestApp(),
+      startTestApp({}, { loadModel: false }),
+      startTestApp({ API_KEYS: 'contract-test-key-0123456789' }),
+      startTestApp({ RATE_LIMIT_PER_MINUTE: '1' }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([ready?.close(), loading?.close(), secured?.close(), limited?.close()]);
+  });
+
+  it('predict: the documented response is what the baseline answers to the documented request', async () => {
+    const body = example('/v1/sentiment/predict', 'request');
+    const documented = example('/v1/sentiment/predict', '200') as {
+      model: string;
+      predictions: { label: string; score: number }[][];
+    };
+    const response = await request(ready.app.getHttpServer())
+      .post('/v1/sentiment/predict')
+      .send(body as object);
+    expect(response.status).toBe(200);
+    // The example shows the `base` baseline (what an offline `npm start` serves); tests load `tiny`,
+    // which is built from the same lexicon and calibration and agrees to well within 1e-6.
+    expect(documented.model).toBe('distilbert-sst2-afinn-baseline-base');
+    expect(response.body.model).toBe('distilbert-sst2-afinn-baseline-tiny');
+    expect(response.body.predictions.map((p: { label: string }[]) => p.map((s) => s.label))).toEqual(
+      documented.predictions.map((p) => p.map((s) => s.label)),
+    );
+    response.body.predictions.forEach((prediction: { score: number }[], i: number) =>
+      prediction.forEach((s, j) => expect(Math.abs(s.score - documented.predictions[i][j].score)).toBeLessThan(1e-6)),
+    );
+  });
+
+  it('model info: the documented response has the real shape and the real fixed values', async () => {
+    const documented = example('/v1/model', '200') as Json;
+    const response = await request(ready.app.getHttpServer()).get('/v1/model');
+    expect(response.status).toBe(200);
+    expect(shape(documented)).toEqual(shape(response.body));
+    for (const key of ['source', 'labels', 'dtype', 'maxSequenceLength', 'maxBatchSize', 'maxTextChars', 'backend']) {
+      expect({ key, value: documented[key] }).toEqual({ key, value: response.body[key] });
+    }
+    expect(documented.cache).toEqual(response.body.cache);
+  });
+
+  /** How to make the service give each documented problem. */
+  const problemRecipes: Record<
+    string,
+    (server: { ready: Server; loading: Server; secured: Server; limited: Server }, path: string) => Promise<Response>
+  > = {
+    '400': ({ ready }, path) =>
+      request(ready).post(path).set('Content-Type', 'application/json').send('{"text": ["I love you",'),
+    '401': ({ secured }, path) =>
+      path === '/v1/model'
+        ? request(secured).get(path)
+        : request(secured)
+            .post(path)
+            .send({ text: ['I love you'] }),
+    '413': ({ ready }, path) =>
+      request(ready)
+        .post(path)
+        .send({ text: ['x'.repeat(3 * 1024 * 1024)] }),
+    '415': ({ ready }, path) => request(ready).post(path).set('Content-Type', 'text/plain').send('I love you'),
+    '422': ({ ready }, path) => request(ready).post(path).send({ text: [] }),
+    '429': async ({ limited }, path) => {
+      // The limit is 1 per minute per client, shared by all /v1 routes: the first call uses it up.
+      await request(limited).get('/v1/model');
+      return path === '/v1/model'
+        ? request(limited).get(path)
+        : request(limited)
+            .post(path)
+            .send({ text: ['I love you'] });
+    },
+    '503': ({ loading }, path) =>
+      path === '/v1/model'
+        ? request(loading).get(path)
+        : request(loading)
+            .post(path)
+            .send({ text: ['I love you'] }),
+  };
+
+  const problemExamples = mediaExamples().filter((e) => e.contentType === 'application/problem+json');
+
+  it.each(problemExamples.map((e) => [e.where, e] as const))('%s', async (_where, e) => {
+    const recipe = problemRecipes[e.status];
+    if (!recipe) throw new Error(`add a recipe that makes the service answer ${e.status}, to check its example`);
+    const response = await recipe(
+      {
+        ready: ready.app.getHttpServer(),
+        loading: loading.app.getHttpServer(),
+        secured: secured.app.getHttpServer(),
+        limited: limited.app.getHttpServer(),
+      },
+      e.path,
+    );
+    const { requestId: _documentedId, ...documented } = e.value as Json;
+    const { requestId, ...real } = response.body as Json;
+    expect(real).toEqual(documented);
+    expect(requestId).toBe(response.headers['x-request-id']);
+  });
+});

@@ -1,0 +1,289 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IProbe } from 'kubernetes-models/v1/Probe';
+import type { IService } from 'kubernetes-models/v1/Service';
+import { loadSettings } from '../../src/config/settings.js';
+import { imageDeclarations } from './support/dockerfile.js';
+import {
+  containerEnvironment,
+  named,
+  ofKind,
+  OVERLAYS,
+  podContainers,
+  render,
+  selects,
+  type KubernetesObject,
+} from './support/manifests.js';
+import { settingsVariables } from './support/settings-variables.js';
+
+const README = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+const IMAGE = imageDeclarations();
+/** Room after the drain for requests still in flight to finish before the kubelet's SIGKILL. */
+const IN_FLIGHT_ALLOWANCE_MS = 5000;
+
+type Workload = IDeployment & KubernetesObject;
+
+function containers(deployment: Workload): IContainer[] {
+  return podContainers(deployment.spec!.template.spec!);
+}
+
+function containerPort(container: IContainer, port: number | string | undefined): number | undefined {
+  if (typeof port === 'number')
+    return container.ports?.some((entry) => entry.containerPort === port) ? port : undefined;
+  return container.ports?.find((entry) => entry.name === port)?.containerPort;
+}
+
+function probes(container: IContainer): IProbe[] {
+  return [container.startupProbe, container.readinessProbe, container.livenessProbe].filter(
+    (probe) => probe !== undefined,
+  );
+}
+
+describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overlay) => {
+  const objects = render(`overlays/${overlay}`);
+  const deployments = ofKind<IDeployment>(objects, 'Deployment');
+  const api = named<IDeployment>(objects, 'Deployment', 'sentiment-api');
+  const apiPod = api.spec!.template.spec!;
+  const apiContainer = apiPod.containers.find((container) => container.name === 'api')!;
+  const apiLabels = api.spec!.template.metadata!.labels;
+  const apiEnvironment = containerEnvironment(objects, apiContainer, IMAGE.env);
+  // Loaded in each test, so a value the config module rejects fails the tests that use it, not the suite.
+  const apiSettings = () => loadSettings(apiEnvironment.values);
+
+  it('has the API, Redis and the objects around them', () => {
+    expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual([
+      'sentiment-api',
+      'sentiment-redis',
+    ]);
+    expect(apiContainer).toBeDefined();
+    for (const kind of ['Service', 'ConfigMap', 'PodDisruptionBudget', 'NetworkPolicy', 'Namespace']) {
+      expect(ofKind(objects, kind).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('puts every namespaced object in the overlay namespace', () => {
+    const [namespace] = ofKind(objects, 'Namespace');
+    for (const object of objects.filter((candidate) => candidate.kind !== 'Namespace')) {
+      expect(`${object.kind}/${object.metadata.name} in ${object.metadata.namespace}`).toBe(
+        `${object.kind}/${object.metadata.name} in ${namespace.metadata.name}`,
+      );
+    }
+  });
+
+  it('gives every container CPU and memory requests and limits', () => {
+    for (const container of deployments.flatMap(containers)) {
+      const { requests, limits } = container.resources ?? {};
+      expect({ container: container.name, requests: Object.keys(requests ?? {}).sort() }).toEqual({
+        container: container.name,
+        requests: ['cpu', 'memory'],
+      });
+      expect({ container: container.name, limits: Object.keys(limits ?? {}).sort() }).toEqual({
+        container: container.name,
+        limits: ['cpu', 'memory'],
+      });
+    }
+  });
+
+  it('gives every container a startup, a readiness and a liveness probe', () => {
+    for (const container of deployments.flatMap(containers)) {
+      expect({ container: container.name, probes: probes(container).length }).toEqual({
+        container: container.name,
+        probes: 3,
+      });
+    }
+  });
+
+  it('probes the API on /health/ready (startup, readiness) and /health/live (liveness), on the port the app listens on', () => {
+    expect(
+      [apiContainer.startupProbe, apiContainer.readinessProbe, apiContainer.livenessProbe].map(
+        (probe) => probe?.httpGet?.path,
+      ),
+    ).toEqual(['/health/ready', '/health/ready', '/health/live']);
+    for (const probe of probes(apiContainer)) {
+      expect(containerPort(apiContainer, probe.httpGet?.port)).toBe(apiSettings().port);
+    }
+    expect(IMAGE.exposedPorts).toContain(apiSettings().port);
+  });
+
+  it('checks Redis by its own protocol and port', () => {
+    const redis = containers(named<IDeployment>(objects, 'Deployment', 'sentiment-redis'))[0];
+    for (const probe of probes(redis)) {
+      const byCommand = probe.exec?.command?.join(' ') === 'redis-cli ping';
+      const byPort = containerPort(redis, probe.tcpSocket?.port) === 6379;
+      expect({ probe, ok: byCommand || byPort }).toEqual({ probe, ok: true });
+    }
+  });
+
+  it('runs every container as non-root, read-only, without privilege escalation or capabilities', () => {
+    for (const deployment of deployments) {
+      const pod = deployment.spec!.template.spec!;
+      for (const container of containers(deployment)) {
+        const context = { ...pod.securityContext, ...container.securityContext };
+        expect({ container: container.name, ...context }).toMatchObject({
+          container: container.name,
+          runAsNonRoot: true,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        expect(context.runAsUser).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('runs the API as the image’s user and gives it a writable /tmp', () => {
+    expect(apiPod.securityContext?.runAsUser).toBe(Number(IMAGE.user?.split(':')[0]));
+    const tmp = apiContainer.volumeMounts?.find((mount) => mount.mountPath === '/tmp');
+    expect(apiPod.volumes?.find((volume) => volume.name === tmp?.name)?.emptyDir).toBeDefined();
+  });
+
+  it('pins every image to a tag or digest, never latest', () => {
+    for (const container of deployments.flatMap(containers)) {
+      const image = container.image ?? '';
+      const tag = image.includes('@') ? image.split('@')[1] : image.split('/').pop()?.split(':')[1];
+      expect({ image, tag }).toEqual({ image, tag: expect.not.stringMatching(/^(latest)?$/) });
+    }
+  });
+
+  it('sets each environment variable once, from exactly one source', () => {
+    for (const container of deployments.flatMap(containers)) {
+      const names = (container.env ?? []).map((variable) => variable.name);
+      expect(new Set(names).size).toBe(names.length);
+      for (const variable of container.env ?? []) {
+        expect([variable.value !== undefined, variable.valueFrom !== undefined].filter(Boolean)).toHaveLength(1);
+      }
+    }
+  });
+
+  it('sets only environment variables the config module reads, with values it accepts', () => {
+    const known = settingsVariables(apiEnvironment.values);
+    const set = [
+      ...Object.keys(apiEnvironment.values),
+      ...apiEnvironment.external.flatMap((ref) => ref.variable ?? []),
+    ];
+    // PATH comes from the base image; everything else the image or the manifests set is a setting.
+    expect(set.filter((name) => name !== 'PATH' && !known.has(name))).toEqual([]);
+    expect(() => loadSettings(apiEnvironment.values)).not.toThrow();
+  });
+
+  it('sets what production needs: production mode, no silent baseline fallback, a shared cache', () => {
+    expect(apiSettings().nodeEnv).toBe('production');
+    expect(apiSettings().modelFallback).toBe('none');
+    expect(apiSettings().allowRemoteModels).toBe(false);
+    const redisFromOperator = apiEnvironment.external.some((ref) => ref.variable === 'REDIS_URL');
+    expect(redisFromOperator || apiSettings().redisUrl !== undefined).toBe(true);
+  });
+
+  it('refers only to ConfigMaps and Secrets it renders, or that the README tells the operator to create', () => {
+    for (const ref of apiEnvironment.external) {
+      expect(ref.kind).toBe('Secret');
+      expect(README).toContain(`kubectl create secret generic ${ref.name}`);
+    }
+  });
+
+  it('waits longer than the shutdown drain before killing a pod', () => {
+    const graceMs = (apiPod.terminationGracePeriodSeconds ?? 30) * 1000;
+    expect(graceMs).toBeGreaterThanOrEqual(apiSettings().shutdownDrainMs + IN_FLIGHT_ALLOWANCE_MS);
+  });
+
+  it('selects pods with every Service, on ports the pods expose', () => {
+    for (const service of ofKind<IService>(objects, 'Service')) {
+      const targets = deployments.filter((deployment) =>
+        selects(service.spec?.selector, deployment.spec!.template.metadata!.labels),
+      );
+      expect({ service: service.metadata.name, targets: targets.length }).toEqual({
+        service: service.metadata.name,
+        targets: 1,
+      });
+      for (const port of service.spec?.ports ?? []) {
+        const ports = containers(targets[0]).map((container) => containerPort(container, port.targetPort ?? port.port));
+        expect(ports.some((found) => found !== undefined)).toBe(true);
+      }
+    }
+  });
+
+  it('matches each Deployment’s own selector to its pod labels, and only its own', () => {
+    for (const deployment of deployments) {
+      const matching = deployments.filter((other) =>
+        selects(deployment.spec!.selector.matchLabels, other.spec!.template.metadata!.labels),
+      );
+      expect(matching.map((other) => other.metadata.name)).toEqual([deployment.metadata.name]);
+    }
+  });
+
+  it('spreads API pods across nodes with constraints that select them', () => {
+    const constraints = apiPod.topologySpreadConstraints ?? [];
+    expect(constraints.map((constraint) => constraint.topologyKey)).toContain('kubernetes.io/hostname');
+    for (const constraint of constraints) expect(selects(constraint.labelSelector?.matchLabels, apiLabels)).toBe(true);
+  });
+
+  it('protects the API pods, and only them, with a PodDisruptionBudget that lets one go at a time', () => {
+    const budgets = ofKind<IPodDisruptionBudget>(objects, 'PodDisruptionBudget');
+    expect(budgets).toHaveLength(1);
+    const covered = deployments.filter((deployment) =>
+      selects(budgets[0].spec?.selector?.matchLabels, deployment.spec!.template.metadata!.labels),
+    );
+    expect(covered.map((deployment) => deployment.metadata.name)).toEqual(['sentiment-api']);
+    expect(budgets[0].spec?.maxUnavailable).toBe(1);
+  });
+
+  it('scales the API Deployment, if at all, on CPU with requests set, and scales down slowly', () => {
+    for (const autoscaler of ofKind<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler')) {
+      expect(autoscaler.spec?.scaleTargetRef).toEqual({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: 'sentiment-api',
+      });
+      expect(autoscaler.spec!.minReplicas!).toBeLessThanOrEqual(autoscaler.spec!.maxReplicas);
+      const cpu = autoscaler.spec?.metrics?.find((metric) => metric.resource?.name === 'cpu');
+      expect(cpu?.resource?.target.type).toBe('Utilization');
+      expect(apiContainer.resources?.requests?.cpu).toBeDefined();
+      expect(autoscaler.spec?.behavior?.scaleDown?.stabilizationWindowSeconds).toBeGreaterThanOrEqual(120);
+      // The HPA owns the count: a replicas field would reset it on every apply.
+      expect(api.spec?.replicas).toBeUndefined();
+    }
+  });
+
+  it('lets only the API pods reach Redis, on the port Redis listens on', () => {
+    const redis = named<IDeployment>(objects, 'Deployment', 'sentiment-redis');
+    const redisLabels = redis.spec!.template.metadata!.labels;
+    const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy').filter((policy) =>
+      selects(policy.spec?.podSelector?.matchLabels, redisLabels),
+    );
+    expect(policies).toHaveLength(1);
+    const spec = policies[0].spec!;
+    expect(spec.policyTypes).toContain('Ingress');
+    const peers = (spec.ingress ?? []).flatMap((rule) => rule.from ?? []);
+    expect(peers.length).toBeGreaterThan(0);
+    for (const peer of peers) {
+      expect(Object.keys(peer)).toEqual(['podSelector']);
+      expect(
+        deployments
+          .filter((deployment) => selects(peer.podSelector?.matchLabels, deployment.spec!.template.metadata!.labels))
+          .map((d) => d.metadata.name),
+      ).toEqual(['sentiment-api']);
+    }
+    const ports = (spec.ingress ?? [])
+      .flatMap((rule) => rule.ports ?? [])
+      .map((port) => containerPort(containers(redis)[0], port.port));
+    expect(ports).toEqual([6379]);
+  });
+
+  it('points the in-cluster cache URL at the Redis Service', () => {
+    const url = apiSettings().redisUrl;
+    if (url === undefined) {
+      expect(apiEnvironment.external.map((ref) => ref.variable)).toContain('REDIS_URL');
+      return;
+    }
+    const { hostname, port } = new URL(url);
+    const service = named<IService>(objects, 'Service', hostname);
+    expect(service.spec?.ports?.map((entry) => entry.port)).toContain(Number(port));
+  });
+});

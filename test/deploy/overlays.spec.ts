@@ -1,0 +1,99 @@
+import { describe, expect, it } from '@jest/globals';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { IService } from 'kubernetes-models/v1/Service';
+import { loadSettings } from '../../src/config/settings.js';
+import { imageDeclarations } from './support/dockerfile.js';
+import { containerEnvironment, named, ofKind, render } from './support/manifests.js';
+
+const QUANTITY_SUFFIXES: Record<string, number> = { m: 1e-3, '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
+
+/** A Kubernetes quantity (`500m`, `2`, `256Mi`, `1Gi`) as a number of cores or bytes. */
+function quantity(text: string): number {
+  const [, amount, suffix] = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi)?$/.exec(text) ?? [];
+  if (amount === undefined) throw new Error(`unexpected quantity ${text}`);
+  return Number(amount) * QUANTITY_SUFFIXES[suffix ?? ''];
+}
+
+function apiParts(overlay: string) {
+  const objects = render(`overlays/${overlay}`);
+  const deployment = named<IDeployment>(objects, 'Deployment', 'sentiment-api');
+  const container = deployment.spec!.template.spec!.containers.find((candidate) => candidate.name === 'api')!;
+  return { objects, deployment, container };
+}
+
+describe('minikube overlay: one local pod, reachable from the host', () => {
+  const { objects, deployment, container } = apiParts('minikube');
+
+  it('runs one replica, with no autoscaler to change that', () => {
+    expect(deployment.spec?.replicas).toBe(1);
+    expect(ofKind(objects, 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+
+  it('uses the image built inside Minikube, never pulling it', () => {
+    expect(container.imagePullPolicy).toBe('Never');
+    expect(container.image).toBe('sentiment-api:dev');
+  });
+
+  it('exposes the API on a NodePort', () => {
+    const service = named<IService>(objects, 'Service', 'sentiment-api');
+    expect(service.spec?.type).toBe('NodePort');
+    expect(service.spec?.ports?.[0].nodePort).toBeGreaterThanOrEqual(30000);
+  });
+
+  it('fits a `minikube start --cpus 4 --memory 6g` node next to the system pods (≈ 1 CPU, 2 GiB)', () => {
+    const resources = ofKind<IDeployment>(objects, 'Deployment').flatMap((workload) =>
+      workload.spec!.template.spec!.containers.map((candidate) => candidate.resources ?? {}),
+    );
+    const total = (pick: (quantities: Record<string, unknown>) => unknown) =>
+      resources.reduce((sum, entry) => sum + quantity(String(pick(entry as Record<string, unknown>) ?? 0)), 0);
+    expect(total((entry) => (entry.requests as Record<string, unknown>)?.cpu)).toBeLessThanOrEqual(3);
+    expect(total((entry) => (entry.limits as Record<string, unknown>)?.memory)).toBeLessThanOrEqual(4 * 2 ** 30);
+  });
+});
+
+describe('aks overlay: production on Azure', () => {
+  const { objects, deployment, container } = apiParts('aks');
+  const environment = containerEnvironment(objects, container, imageDeclarations().env);
+
+  it('pulls the image from Azure Container Registry', () => {
+    expect(container.image).toMatch(/^[a-z0-9]+\.azurecr\.io\/sentiment-api:[\w.-]+$/);
+  });
+
+  it('autoscales between 2 and 20 pods', () => {
+    const autoscaler = named<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler', 'sentiment-api');
+    expect([autoscaler.spec?.minReplicas, autoscaler.spec?.maxReplicas]).toEqual([2, 20]);
+  });
+
+  it('serves HTTPS through an Ingress whose TLS covers every host it routes to the API Service', () => {
+    const [ingress] = ofKind<IIngress>(objects, 'Ingress');
+    expect(ingress.spec?.ingressClassName).toBeTruthy();
+    const tlsHosts = (ingress.spec?.tls ?? []).flatMap((tls) => (tls.secretName ? (tls.hosts ?? []) : []));
+    const rules = ingress.spec?.rules ?? [];
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) {
+      expect(tlsHosts).toContain(rule.host);
+      for (const path of rule.http?.paths ?? []) {
+        const backend = path.backend.service!;
+        const service = named<IService>(objects, 'Service', backend.name);
+        expect(service.spec?.ports?.map((port) => port.name)).toContain(backend.port?.name);
+      }
+    }
+  });
+
+  it('takes REDIS_URL from the operator’s Secret, so Azure Cache for Redis can replace the in-cluster Redis', () => {
+    expect(container.env?.find((variable) => variable.name === 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'sentiment-api-redis',
+      key: 'url',
+    });
+    expect(ofKind(objects, 'Secret').map((secret) => secret.metadata.name)).not.toContain('sentiment-api-redis');
+  });
+
+  it('asks Prometheus to scrape /metrics on the API port', () => {
+    const annotations = deployment.spec?.template.metadata?.annotations ?? {};
+    expect(annotations['prometheus.io/scrape']).toBe('true');
+    expect(annotations['prometheus.io/path']).toBe('/metrics');
+    expect(Number(annotations['prometheus.io/port'])).toBe(loadSettings(environment.values).port);
+  });
+});

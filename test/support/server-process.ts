@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { TEST_MODELS_DIR, TEST_OUTPUT_DIR } from './paths.js';
+import { freePort } from './redis-server.js';
+
+const MAIN = join(process.cwd(), 'dist', 'main.js');
+const READY_TIMEOUT_MS = 30_000;
+
+export interface ServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** performance.now() when the exit was seen. */
+  at: number;
+}
+
+export interface ServerProcess {
+  readonly baseUrl: string;
+  readonly child: ChildProcess;
+  /** Where the server's JSON log lines (stdout and stderr) go. */
+  readonly logFile: string;
+  readonly exited: Promise<ServerExit>;
+  /** Kills it (SIGKILL) unless it has already exited, and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The built server (`node dist/main.js`, as in production) on a free loopback port, serving the
+ * tiny baseline offline; resolves once `/health/ready` answers 200. `npm test` builds dist/ first.
+ */
+export async function startServerProcess(name: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  if (!existsSync(MAIN)) {
+    throw new Error(`${MAIN} is missing: build it with \`npx tsc -p tsconfig.build.json\` (npm test builds it).`);
+  }
+  const port = await freePort();
+  const logDir = join(TEST_OUTPUT_DIR, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${name}-${port}.log`);
+  const log = createWriteStream(logFile);
+  const child = spawn(process.execPath, [MAIN], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      MODEL_DIR: TEST_MODELS_DIR,
+      MODEL_ID: baselineModelId('tiny'),
+      ALLOW_REMOTE_MODELS: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  // A crashed test run must not leave servers behind.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  const exited = new Promise<ServerExit>((resolve) =>
+    child.once('exit', (code, signal) => {
+      process.off('exit', reap);
+      resolve({ code, signal, at: performance.now() });
+    }),
+  );
+  const server: ServerProcess = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    child,
+    logFile,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      log.end();
+    },
+  };
+  try {
+    await waitUntilReady(server);
+  } catch (error) {
+    await server.stop();
+    throw new Error(`${(error as Error).message}\nServer log (${logFile}):\n${readFileSync(logFile, 'utf8')}`, {
+      cause: error,
+    });
+  }
+  return server;
+}
+
+async function waitUntilReady(server: ServerProcess): Promise<void> {
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  let gone = false;
+  void server.exited.then(() => (gone = true));
+  while (performance.now() < deadline) {
+    if (gone) throw new Error('the server exited before it was ready');
+    try {
+      const response = await fetch(`${server.baseUrl}/health/ready`);
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the server was not ready within ${READY_TIMEOUT_MS} ms`);
+}
