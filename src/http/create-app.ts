@@ -38,6 +38,9 @@ export async function createApp(
   app.useGlobalFilters(new ProblemDetailsFilter());
   serveOpenApi(app);
   await app.init();
+  // Nest registers a form parser at init: a form body would be parsed, fail validation and have
+  // its field names (the caller's content) quoted in the 422. Only JSON is part of the contract.
+  fastify.removeContentTypeParser('application/x-www-form-urlencoded');
   await fastify.ready();
   return app;
 }

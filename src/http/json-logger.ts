@@ -1,10 +1,13 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { LogLevel } from '../config/settings.js';
 
-/** One JSON line per event (pino), shared by Fastify's request logs and Nest's own. */
-export function createJsonLogger(level: LogLevel): Logger {
-  return pino({
+/**
+ * One JSON line per event (pino), shared by Fastify's request logs and Nest's own. Written to
+ * stdout unless a destination is given (tests capture the lines to check what is logged).
+ */
+export function createJsonLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
     base: { service: 'sentiment-api' },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -14,7 +17,8 @@ export function createJsonLogger(level: LogLevel): Logger {
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], remove: true },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Routes Nest's logger calls into the same JSON stream; structured messages stay structured. */

@@ -13,6 +13,8 @@ import { ApiRateLimitGuard } from './api-rate-limit.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler-storage.js';
 
 const MINUTE_MS = 60_000;
+/** Longest wait for a Redis count; a request may also wait up to CACHE_TIMEOUT_MS on the cache. */
+const REDIS_TIMEOUT_MS = 20;
 
 /**
  * Requests per minute per API key (per IP without keys) on /v1 (`RATE_LIMIT_PER_MINUTE`), counted
@@ -34,7 +36,9 @@ const MINUTE_MS = 60_000;
       provide: getStorageToken(),
       inject: [SETTINGS],
       useFactory: (settings: Settings) =>
-        settings.redisUrl ? new RedisThrottlerStorage(settings.redisUrl) : new ThrottlerStorageService(),
+        settings.redisUrl
+          ? new RedisThrottlerStorage(settings.redisUrl, Math.min(settings.cacheTimeoutMs, REDIS_TIMEOUT_MS))
+          : new ThrottlerStorageService(),
     },
     { provide: APP_GUARD, useClass: ApiRateLimitGuard },
   ],

@@ -1,6 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
 import { createClient, type RedisClientType } from 'redis';
+import { CircuitBreaker } from '../cache/circuit-breaker.js';
 import { reconnectDelayMs } from '../cache/redis-prediction-store.js';
 
 type ThrottlerRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -23,17 +24,33 @@ return {hits, window, blocked}`;
 
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
+  });
+  // A late answer or error of the abandoned call must not surface as an unhandled rejection.
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
- * Rate-limit counters in Redis (`REDIS_URL`), shared by every replica. While Redis is unreachable
- * each replica counts in its own memory instead: limits loosen for a while, requests never fail.
+ * Rate-limit counters in Redis (`REDIS_URL`), shared by every replica. While Redis is unreachable,
+ * or slower than `timeoutMs` (a frozen server keeps its connection but never answers), each
+ * replica counts in its own memory instead: limits loosen for a while, requests never fail or wait.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly client: RedisClientType;
   private readonly local = new ThrottlerStorageService();
   private outageReported = false;
+  // One slow answer is enough to stop asking for a second: requests also wait on the cache.
+  private readonly breaker = new CircuitBreaker({ failureThreshold: 1, openMs: 1000 });
 
-  constructor(url: string) {
+  constructor(
+    url: string,
+    private readonly timeoutMs: number,
+  ) {
     this.client = createClient({
       url,
       disableOfflineQueue: true,
@@ -66,12 +83,16 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerRecord> {
-    if (!this.isUp()) return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
+    if (!this.isUp() || !this.breaker.tryAcquire()) {
+      return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
+    }
     try {
-      const [hits, window, blocked] = (await this.client.eval(INCREMENT_SCRIPT, {
+      const counted = this.client.eval(INCREMENT_SCRIPT, {
         keys: [`${key}:hits`, `${key}:blocked`],
         arguments: [String(ttl), String(limit), String(blockDuration)],
-      })) as [number, number, number];
+      });
+      const [hits, window, blocked] = (await withTimeout(counted, this.timeoutMs)) as [number, number, number];
+      this.breaker.recordSuccess();
       return {
         totalHits: hits,
         timeToExpire: seconds(window),
@@ -79,6 +100,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
         timeToBlockExpire: seconds(blocked),
       };
     } catch {
+      this.breaker.recordFailure();
       return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
     }
   }

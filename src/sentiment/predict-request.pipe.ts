@@ -6,6 +6,12 @@ import type { Settings } from '../config/settings.js';
 import { ProblemError, type ProblemFieldError } from '../http/problem.js';
 import { PredictRequestDto } from './dto/predict-request.dto.js';
 
+/**
+ * A valid body nests two levels (`{"text": [...]}`). class-transformer copies values recursively,
+ * so a body of thousands of nested arrays would overflow the stack (a 500); refuse it first.
+ */
+const MAX_NESTING = 32;
+
 /** A body with thousands of bad items gets the first few named, not a megabyte of errors. */
 const MAX_REPORTED_ERRORS = 20;
 
@@ -20,6 +26,9 @@ export class PredictRequestPipe implements PipeTransform<unknown, Promise<Predic
   async transform(body: unknown): Promise<PredictRequestDto> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw invalid([{ path: '', message: 'the body must be a JSON object with a "text" array' }]);
+    }
+    if (nestsDeeperThan(body, MAX_NESTING)) {
+      throw invalid([{ path: '', message: `must not nest arrays or objects more than ${MAX_NESTING} levels deep` }]);
     }
     const dto = plainToInstance(PredictRequestDto, body);
     const shapeErrors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
@@ -53,6 +62,18 @@ export class PredictRequestPipe implements PipeTransform<unknown, Promise<Predic
     });
     return errors;
   }
+}
+
+/** Iterative, so the check itself cannot overflow the stack. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Counts Unicode characters (as JSON Schema's maxLength does), cheaply when clearly within limit. */

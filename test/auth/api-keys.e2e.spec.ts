@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getModelInfo, predictSentiment } from '@sentiment-api/client';
 import { PassThrough } from 'node:stream';
-import { pino } from 'pino';
 import { createApp } from '../../src/http/create-app.js';
+import { createJsonLogger } from '../../src/http/json-logger.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
 import { loadSettings, InvalidSettingError } from '../../src/config/settings.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
@@ -86,7 +86,7 @@ describe('logs with API keys configured', () => {
     const stream = new PassThrough();
     stream.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
     const settings = testSettings({ API_KEYS: OLD_KEY, LOG_LEVEL: 'trace' });
-    const app = await createApp(settings, pino({ level: 'trace' }, stream));
+    const app = await createApp(settings, createJsonLogger('trace', stream));
     try {
       await app.get(SentimentModel).load();
       const server = app.getHttpServer();
