@@ -32,6 +32,9 @@ export async function startBenchServer(name: string, options: BenchServerOptions
     MODEL_ID: options.modelId,
     MODEL_DTYPE: options.dtype,
     ALLOW_REMOTE_MODELS: 'false',
+    // The bench measures the engine and the service path, not the per-client rate limit, which
+    // all its connections from one IP would hit within seconds.
+    RATE_LIMIT_ENABLED: 'false',
     ...options.extraEnv,
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   });
