@@ -1,14 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { redisInsStore, type RedisStore } from 'cache-manager-redis-yet';
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import type { PredictionStore } from './prediction-store.js';
-
-/** Reconnect delays grow 100 ms, 200 ms, … up to this, so a restarted Redis is found within seconds. */
-const MAX_RECONNECT_DELAY_MS = 2000;
-
-export function reconnectDelayMs(retries: number): number {
-  return Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** Math.min(retries, 10));
-}
+import { createResilientRedisClient } from './resilient-redis-client.js';
 
 /**
  * Predictions in Redis through cache-manager-redis-yet. The client connects in the background
@@ -20,33 +14,14 @@ export class RedisPredictionStore implements PredictionStore {
   private readonly logger = new Logger(RedisPredictionStore.name);
   private readonly client: RedisClientType;
   private readonly store: RedisStore;
-  private outageReported = false;
 
   constructor(url: string) {
-    this.client = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelayMs },
-    }) as RedisClientType;
-    // Without an 'error' listener every dropped connection would crash the process. One warning
-    // per outage (reconnect attempts fail every few seconds); the URL is never logged, it may
-    // hold a password.
-    this.client.on('error', (error: Error) => {
-      if (this.outageReported) return;
-      this.outageReported = true;
-      this.logger.warn({
-        msg: 'redis cache unreachable; serving from the model until it is back',
-        error: error.message,
-      });
-    });
-    this.client.on('ready', () => {
-      this.outageReported = false;
-      this.logger.log({ msg: 'redis cache connected' });
+    this.client = createResilientRedisClient(url, {
+      logger: this.logger,
+      outageMessage: 'redis cache unreachable; serving from the model until it is back',
+      connectedMessage: 'redis cache connected',
     });
     this.store = redisInsStore(this.client);
-    // Not awaited: the app starts and serves without Redis. Failed attempts arrive as 'error'
-    // events above while the reconnect strategy keeps trying.
-    this.client.connect().catch(() => undefined);
   }
 
   isUp(): boolean {

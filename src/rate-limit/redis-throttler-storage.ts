@@ -1,8 +1,8 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import { CircuitBreaker } from '../cache/circuit-breaker.js';
-import { reconnectDelayMs } from '../cache/redis-prediction-store.js';
+import { createResilientRedisClient } from '../cache/resilient-redis-client.js';
 
 type ThrottlerRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -43,7 +43,6 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly client: RedisClientType;
   private readonly local = new ThrottlerStorageService();
-  private outageReported = false;
   // One slow answer is enough to stop asking for a second: requests also wait on the cache.
   private readonly breaker = new CircuitBreaker({ failureThreshold: 1, openMs: 1000 });
 
@@ -51,24 +50,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     url: string,
     private readonly timeoutMs: number,
   ) {
-    this.client = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelayMs },
-    }) as RedisClientType;
-    // The URL is never logged: it may hold a password.
-    this.client.on('error', (error: Error) => {
-      if (this.outageReported) return;
-      this.outageReported = true;
-      this.logger.warn({
-        msg: 'redis unreachable; rate limits counted per replica until it is back',
-        error: error.message,
-      });
+    this.client = createResilientRedisClient(url, {
+      logger: this.logger,
+      outageMessage: 'redis unreachable; rate limits counted per replica until it is back',
     });
-    this.client.on('ready', () => {
-      this.outageReported = false;
-    });
-    this.client.connect().catch(() => undefined);
   }
 
   /** Whether counts go to Redis right now (else to this replica's memory). */

@@ -1,0 +1,45 @@
+import type { Logger } from '@nestjs/common';
+import { createClient, type RedisClientType } from 'redis';
+
+/** Reconnect delays grow 100 ms, 200 ms, … up to this, so a restarted Redis is found within seconds. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+export function reconnectDelayMs(retries: number): number {
+  return Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** Math.min(retries, 10));
+}
+
+export interface ResilientRedisOptions {
+  logger: Logger;
+  /** Logged once per outage, with the error message. */
+  outageMessage: string;
+  /** Logged when the connection is (re)established, if given. */
+  connectedMessage?: string;
+}
+
+/**
+ * A node-redis client for callers that must never wait on or crash because of Redis: it connects
+ * in the background, reconnects by itself, fails calls at once while disconnected (no offline
+ * queue), and logs one warning per outage. The URL is never logged: it may hold a password.
+ */
+export function createResilientRedisClient(url: string, options: ResilientRedisOptions): RedisClientType {
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelayMs },
+  }) as RedisClientType;
+  let outageReported = false;
+  // Without an 'error' listener every dropped connection would crash the process; reconnect
+  // attempts fail every few seconds, so only the first of an outage is logged.
+  client.on('error', (error: Error) => {
+    if (outageReported) return;
+    outageReported = true;
+    options.logger.warn({ msg: options.outageMessage, error: error.message });
+  });
+  client.on('ready', () => {
+    outageReported = false;
+    if (options.connectedMessage) options.logger.log({ msg: options.connectedMessage });
+  });
+  // Not awaited: the app starts and serves without Redis while the reconnect strategy keeps trying.
+  client.connect().catch(() => undefined);
+  return client;
+}
