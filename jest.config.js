@@ -22,6 +22,8 @@ export default {
   resolver: '<rootDir>/test/support/jest-resolver.cjs',
   setupFilesAfterEnv: ['<rootDir>/test/support/share-nestjs-common.ts'],
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
+  // Run on their own by jest.chaos.config.js (npm run test:chaos).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/chaos/'],
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
 };

@@ -12,6 +12,7 @@ export class InferenceMetrics implements OnModuleInit {
   constructor(
     private readonly model: SentimentModel,
     @InjectMetric(METRIC.modelCalls) private readonly calls: Counter,
+    @InjectMetric(METRIC.modelCallFailures) private readonly failures: Counter,
     @InjectMetric(METRIC.modelBatchSize) private readonly batchSize: Histogram,
     @InjectMetric(METRIC.modelCallDuration) private readonly callDuration: Histogram,
   ) {}
@@ -22,11 +23,12 @@ export class InferenceMetrics implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.model.onModelCall((batchSize, seconds) => {
+    this.model.onModelCall((batchSize, seconds, failed) => {
       this.calls.inc();
       this.batchSize.observe(batchSize);
       this.callDuration.observe(seconds);
-      this.classified += batchSize;
+      if (failed) this.failures.inc();
+      else this.classified += batchSize;
     });
   }
 }

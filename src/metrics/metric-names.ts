@@ -9,6 +9,7 @@ export const METRIC = {
   httpRequests: 'sentiment_http_requests_total',
   httpRequestDuration: 'sentiment_http_request_duration_seconds',
   modelCalls: 'sentiment_model_calls_total',
+  modelCallFailures: 'sentiment_model_call_failures_total',
   modelBatchSize: 'sentiment_model_batch_size',
   modelCallDuration: 'sentiment_model_call_duration_seconds',
   texts: 'sentiment_texts_total',

@@ -30,6 +30,10 @@ export const METRIC_PROVIDERS = [
     buckets: LATENCY_BUCKETS,
   }),
   makeCounterProvider({ name: METRIC.modelCalls, help: 'Calls of the model (each classifies one batch of texts).' }),
+  makeCounterProvider({
+    name: METRIC.modelCallFailures,
+    help: 'Model calls that failed; each failed the requests of its batch with 503.',
+  }),
   makeHistogramProvider({
     name: METRIC.modelBatchSize,
     help: 'Texts classified per model call.',

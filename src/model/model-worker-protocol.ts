@@ -1,11 +1,19 @@
 import type { Prediction } from './label-scores.js';
-import type { ModelInfo } from './model-runtime.js';
+import type { ModelInfo, ModelRuntimeOptions } from './model-runtime.js';
+
+/** What the worker is started with. */
+export type ModelWorkerData = ModelRuntimeOptions & {
+  /** Honour `injectFault` (tests only; see ModelFaultInjector). */
+  faultInjection: boolean;
+};
 
 /** Messages from the service to the model worker. */
 export interface ToWorker {
   type: 'classify';
   id: number;
   texts: string[];
+  /** Fail this call as a runtime error would (honoured only with `faultInjection`). */
+  injectFault?: true;
 }
 
 /** Messages from the model worker to the service. */

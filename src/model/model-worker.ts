@@ -3,15 +3,14 @@
  * `run` never block the HTTP event loop. Speaks the messages in model-worker-protocol.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ModelRuntime, type ModelRuntimeOptions } from './model-runtime.js';
-import type { ToMain, ToWorker } from './model-worker-protocol.js';
+import { ModelRuntime } from './model-runtime.js';
+import type { ModelWorkerData, ToMain, ToWorker } from './model-worker-protocol.js';
 
 const port = parentPort!;
 const send = (message: ToMain) => port.postMessage(message);
+const { faultInjection, ...options } = workerData as ModelWorkerData;
 
-const runtime = ModelRuntime.load(workerData as ModelRuntimeOptions, (level, fields) =>
-  send({ type: 'log', level, fields }),
-);
+const runtime = ModelRuntime.load(options, (level, fields) => send({ type: 'log', level, fields }));
 runtime.then(
   (loaded) => send({ type: 'ready', info: loaded.info }),
   (error: Error) => send({ type: 'failed', message: error.message }),
@@ -19,7 +18,10 @@ runtime.then(
 
 port.on('message', (message: ToWorker) => {
   runtime
-    .then((loaded) => loaded.classify(message.texts))
+    .then((loaded) => {
+      if (message.injectFault && faultInjection) throw new Error('injected model fault (test only)');
+      return loaded.classify(message.texts);
+    })
     .then(
       (predictions) => send({ type: 'result', id: message.id, predictions }),
       (error: Error) => send({ type: 'error', id: message.id, message: error.message }),

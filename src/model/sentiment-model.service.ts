@@ -7,13 +7,14 @@ import type { Settings } from '../config/settings.js';
 import { UnavailableError } from '../common/unavailable-error.js';
 import { usableCpuCount } from './cpu-budget.js';
 import type { Prediction } from './label-scores.js';
-import type { ModelInfo, ModelRuntimeOptions } from './model-runtime.js';
-import type { ToMain, ToWorker } from './model-worker-protocol.js';
+import { ModelFaultInjector } from './model-fault-injector.js';
+import type { ModelInfo } from './model-runtime.js';
+import type { ModelWorkerData, ToMain, ToWorker } from './model-worker-protocol.js';
 
 export type { ModelInfo, ModelSource } from './model-runtime.js';
 export type ModelState = 'loading' | 'ready' | 'failed';
-/** Called after each model call with the texts it classified and how long it took. */
-export type ModelCallListener = (batchSize: number, seconds: number) => void;
+/** Called after each model call with how many texts it carried, how long it took and whether it failed. */
+export type ModelCallListener = (batchSize: number, seconds: number, failed: boolean) => void;
 
 /** Seconds a client should wait before retrying while the model loads. */
 const LOADING_RETRY_AFTER_SECONDS = 5;
@@ -27,7 +28,7 @@ interface Call {
  * Starts the compiled worker next to this file or, running from TypeScript sources (tests),
  * the .ts one through tsx's loader, which a worker must register for itself.
  */
-function startModelWorker(workerData: ModelRuntimeOptions): Worker {
+function startModelWorker(workerData: ModelWorkerData): Worker {
   const compiled = new URL('./model-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData });
   const source = JSON.stringify(new URL('./model-worker.ts', import.meta.url).href);
@@ -51,7 +52,10 @@ export class SentimentModel implements OnApplicationShutdown {
   private stopping = false;
   private readonly callListeners: ModelCallListener[] = [];
 
-  constructor(@Inject(SETTINGS) private readonly settings: Settings) {}
+  constructor(
+    @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(ModelFaultInjector) private readonly faults: ModelFaultInjector,
+  ) {}
 
   get state(): ModelState {
     if (this.loaded) return 'ready';
@@ -97,13 +101,21 @@ export class SentimentModel implements OnApplicationShutdown {
     if (texts.length === 0) return [];
     const id = this.nextCallId++;
     const started = performance.now();
+    const message: ToWorker = { type: 'classify', id, texts: [...texts] };
+    if (this.faults.takeFault(texts.length)) message.injectFault = true;
+    let failed = true;
     return new Promise<Prediction[]>((resolve, reject) => {
       this.calls.set(id, { resolve, reject });
-      this.worker!.postMessage({ type: 'classify', id, texts: [...texts] } satisfies ToWorker);
-    }).finally(() => {
-      const seconds = (performance.now() - started) / 1000;
-      for (const listener of this.callListeners) listener(texts.length, seconds);
-    });
+      this.worker!.postMessage(message);
+    })
+      .then((predictions) => {
+        failed = false;
+        return predictions;
+      })
+      .finally(() => {
+        const seconds = (performance.now() - started) / 1000;
+        for (const listener of this.callListeners) listener(texts.length, seconds, failed);
+      });
   }
 
   /** Observes every model call (not the warm-up), e.g. for metrics. */
@@ -117,7 +129,7 @@ export class SentimentModel implements OnApplicationShutdown {
   }
 
   private startWorker(): Promise<void> {
-    const options: ModelRuntimeOptions = {
+    const options: ModelWorkerData = {
       modelId: this.settings.modelId,
       modelDir: this.settings.modelDir,
       modelDtype: this.settings.modelDtype,
@@ -125,6 +137,7 @@ export class SentimentModel implements OnApplicationShutdown {
       modelFallback: this.settings.modelFallback,
       baselinePreset: this.settings.baselinePreset,
       threads: this.settings.onnxThreads || usableCpuCount(),
+      faultInjection: this.faults.enabled,
     };
     const worker = startModelWorker(options);
     // The worker must never keep the process alive on its own; shutdown terminates it.

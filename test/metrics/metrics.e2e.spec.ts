@@ -30,6 +30,7 @@ describe('GET /metrics (real app, tiny baseline model, in-memory cache)', () => 
       sentiment_http_requests_total: 'counter',
       sentiment_http_request_duration_seconds: 'histogram',
       sentiment_model_calls_total: 'counter',
+      sentiment_model_call_failures_total: 'counter',
       sentiment_model_batch_size: 'histogram',
       sentiment_model_call_duration_seconds: 'histogram',
       sentiment_texts_total: 'counter',
