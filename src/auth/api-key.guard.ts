@@ -1,10 +1,13 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ProblemError } from '../http/problem.js';
 import { apiKeyOf } from './api-key-credential.js';
 import { ApiKeyRing } from './api-key-ring.js';
+import { unauthorized } from './unauthorized.js';
 
-/** Routes under this prefix need a key when keys are configured; probes, metrics and docs stay open. */
+/**
+ * Routes under this prefix need a key when keys are configured; probes and docs stay open, and
+ * /metrics has its own key (MetricsKeyGuard).
+ */
 const PROTECTED_PREFIX = '/v1/';
 
 export const UNAUTHORIZED_DETAIL =
@@ -20,8 +23,6 @@ export class ApiKeyGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (!request.url.startsWith(PROTECTED_PREFIX)) return true;
     if (this.keys.accepts(apiKeyOf(request.headers))) return true;
-    throw new ProblemError(401, 'unauthorized', 'Unauthorized', UNAUTHORIZED_DETAIL, undefined, {
-      'WWW-Authenticate': 'Bearer realm="sentiment-api"',
-    });
+    throw unauthorized('sentiment-api', UNAUTHORIZED_DETAIL);
   }
 }

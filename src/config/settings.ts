@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 /**
  * Every setting of the service, read once from the environment and validated.
@@ -52,11 +53,15 @@ export interface Settings {
   readonly requestTimeoutMs: number;
   /** Keys accepted on /v1 routes (`API_KEYS` or `API_KEYS_FILE`); empty = the API is open. */
   readonly apiKeys: readonly string[];
+  /** The key GET /metrics needs (`METRICS_API_KEY` or `METRICS_API_KEY_FILE`); unset = /metrics is open. */
+  readonly metricsApiKey?: string;
   /** Browser origins allowed to call the API (CORS); empty = CORS off, no cross-origin browser calls. */
   readonly corsOrigins: readonly string[];
   /** Rate limiting of the /v1 routes per API key (per IP without keys). */
   readonly rateLimitEnabled: boolean;
   readonly rateLimitPerMinute: number;
+  /** Fastify `trustProxy`: whose `X-Forwarded-*` headers to believe: nobody, anybody, or these IPs/CIDRs. */
+  readonly trustProxy: boolean | readonly string[];
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -121,28 +126,36 @@ function optionalText(env: Environment, name: string, pattern: RegExp, expected:
 
 const API_KEY = /^[\x21-\x2b\x2d-\x7e]{16,512}$/;
 
+interface ConfiguredKeys {
+  /** The variable the keys came from, for messages. */
+  variable: string;
+  keys: string[];
+}
+
 /**
- * API keys from `API_KEYS` (comma-separated) or `API_KEYS_FILE` (one per line, e.g. a mounted
- * Kubernetes Secret). Messages never echo a key.
+ * Keys from `inlineVariable` (comma-separated) or `fileVariable` (one per line, e.g. a mounted
+ * Kubernetes Secret); undefined when neither is set. Messages never echo a key.
  */
-function apiKeys(env: Environment): string[] {
-  const inline = read(env, 'API_KEYS');
-  const file = read(env, 'API_KEYS_FILE');
+function configuredKeys(env: Environment, inlineVariable: string, fileVariable: string): ConfiguredKeys | undefined {
+  const inline = read(env, inlineVariable);
+  const file = read(env, fileVariable);
   if (inline !== undefined && file !== undefined) {
-    throw new InvalidSettingError('API_KEYS_FILE', 'unset when API_KEYS is set', file);
+    throw new InvalidSettingError(fileVariable, `unset when ${inlineVariable} is set`, file);
   }
   let raw: string[];
   let variable: string;
   if (file !== undefined) {
-    variable = 'API_KEYS_FILE';
+    variable = fileVariable;
     try {
       raw = readFileSync(file, 'utf8').split(/\r?\n/);
     } catch {
       throw new InvalidSettingError(variable, 'a readable file', file);
     }
+  } else if (inline !== undefined) {
+    variable = inlineVariable;
+    raw = inline.split(',');
   } else {
-    variable = 'API_KEYS';
-    raw = (inline ?? '').split(',');
+    return undefined;
   }
   const keys = raw.map((key) => key.trim()).filter((key) => key !== '');
   if (keys.some((key) => !API_KEY.test(key))) {
@@ -154,7 +167,52 @@ function apiKeys(env: Environment): string[] {
   }
   if (file !== undefined && keys.length === 0)
     throw new InvalidSettingError(variable, 'a file with at least one key', file);
-  return [...new Set(keys)];
+  return { variable, keys: [...new Set(keys)] };
+}
+
+/**
+ * `METRICS_API_KEY` / `METRICS_API_KEY_FILE`: one key, never one of the API keys, so neither kind
+ * of key opens what the other guards.
+ */
+function metricsApiKey(env: Environment, apiKeys: readonly string[]): string | undefined {
+  const configured = configuredKeys(env, 'METRICS_API_KEY', 'METRICS_API_KEY_FILE');
+  if (configured === undefined) return undefined;
+  const [key, ...others] = configured.keys;
+  if (key === undefined || others.length > 0) throw new InvalidSettingError(configured.variable, 'one key', '<hidden>');
+  if (apiKeys.includes(key)) {
+    throw new InvalidSettingError(configured.variable, 'a key that is not also in API_KEYS', '<hidden>');
+  }
+  return key;
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
+
+/**
+ * `TRUST_PROXY`: `true`, `false`, or the comma-separated IPs/CIDRs of the proxies in front. No hop
+ * count: Fastify 5.12.1 and later ignore one, because it cannot tell a proxy from a client that
+ * connects directly and writes its own `X-Forwarded-For`.
+ */
+function trustProxy(env: Environment): boolean | string[] {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined || raw.toLowerCase() === 'false') return false;
+  if (raw.toLowerCase() === 'true') return true;
+  const list = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (list.length === 0 || !list.every(isAddressOrCidr)) {
+    throw new InvalidSettingError(
+      'TRUST_PROXY',
+      'true, false or the comma-separated IP addresses or CIDRs of the proxies, e.g. 10.240.0.0/16 (a hop count is not supported)',
+      raw,
+    );
+  }
+  return [...new Set(list)];
 }
 
 /** `CORS_ORIGINS`: comma-separated origins such as `https://app.example.com` (scheme, host, optional port). */
@@ -177,6 +235,7 @@ const MIB = 1024 * 1024;
 export function loadSettings(env: Environment = process.env): Settings {
   const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', ['production', 'development', 'test'], 'development');
   const maxBatchSize = integer(env, 'MAX_BATCH_SIZE', 1000, 1, 100_000);
+  const apiKeys = configuredKeys(env, 'API_KEYS', 'API_KEYS_FILE')?.keys ?? [];
   return {
     nodeEnv,
     host: text(env, 'HOST', '0.0.0.0'),
@@ -211,9 +270,11 @@ export function loadSettings(env: Environment = process.env): Settings {
     queueMaxWaitMs: integer(env, 'QUEUE_MAX_WAIT_MS', 500, 1, 600_000),
     maxConcurrentBatches: integer(env, 'MAX_CONCURRENT_BATCHES', 1, 1, 64),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 0, 0, 600_000),
-    apiKeys: apiKeys(env),
+    apiKeys,
+    metricsApiKey: metricsApiKey(env, apiKeys),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     rateLimitEnabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    trustProxy: trustProxy(env),
   };
 }

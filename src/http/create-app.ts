@@ -24,6 +24,8 @@ export async function createApp(
     genReqId: requestIdOf,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     return503OnClosing: false,
+    // Decides request.ip, and so the per-IP rate limit behind a proxy (TRUST_PROXY).
+    trustProxy: typeof settings.trustProxy === 'boolean' ? settings.trustProxy : [...settings.trustProxy],
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings), adapter, {
     logger: new NestJsonLogger(logger),

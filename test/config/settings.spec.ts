@@ -1,6 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { InvalidSettingError, loadSettings } from '../../src/config/settings.js';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidSettingError, loadSettings, type Environment } from '../../src/config/settings.js';
+import { TEST_OUTPUT_DIR } from '../support/paths.js';
+
+/** The error `loadSettings` throws for `env`, so a test can look at its variable and message. */
+function settingError(env: Environment): InvalidSettingError {
+  try {
+    loadSettings(env);
+  } catch (error) {
+    if (error instanceof InvalidSettingError) return error;
+    throw error;
+  }
+  throw new Error(`loadSettings accepted ${JSON.stringify(env)}`);
+}
 
 describe('loadSettings', () => {
   it('has the documented defaults', () => {
@@ -14,6 +27,8 @@ describe('loadSettings', () => {
       maxBatchSize: 1000,
       maxTextChars: 10000,
       maxBodyBytes: 2 * 1024 * 1024,
+      metricsApiKey: undefined,
+      trustProxy: false,
     });
   });
 
@@ -33,6 +48,86 @@ describe('loadSettings', () => {
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadSettings({ [name]: value })).toThrow(InvalidSettingError);
     expect(() => loadSettings({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} must be`));
+  });
+});
+
+describe('METRICS_API_KEY and METRICS_API_KEY_FILE', () => {
+  const KEY = 'metrics-key-0123456789abcdef';
+  const API_KEY = 'api-key-fedcba9876543210';
+  const dir = join(TEST_OUTPUT_DIR, 'settings');
+  const file = (name: string, content: string) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, name), content);
+    return join(dir, name);
+  };
+
+  it('reads the key from METRICS_API_KEY, trimmed', () => {
+    expect(loadSettings({ METRICS_API_KEY: ` ${KEY} ` }).metricsApiKey).toBe(KEY);
+  });
+
+  it('reads the key from METRICS_API_KEY_FILE (a mounted Kubernetes Secret, trailing newline and all)', () => {
+    expect(loadSettings({ METRICS_API_KEY_FILE: file('metrics-key', `${KEY}\r\n`) }).metricsApiKey).toBe(KEY);
+  });
+
+  it.each([
+    ['a short key', () => ({ METRICS_API_KEY: 'short-key' }), 'METRICS_API_KEY'],
+    ['a key with a space', () => ({ METRICS_API_KEY: `${KEY} inside` }), 'METRICS_API_KEY'],
+    ['two keys', () => ({ METRICS_API_KEY: `${KEY},${KEY}-second` }), 'METRICS_API_KEY'],
+    ['only a separator', () => ({ METRICS_API_KEY: ',' }), 'METRICS_API_KEY'],
+    ['a key that is also an API key', () => ({ API_KEYS: KEY, METRICS_API_KEY: KEY }), 'METRICS_API_KEY'],
+    ['a missing file', () => ({ METRICS_API_KEY_FILE: join(dir, 'missing') }), 'METRICS_API_KEY_FILE'],
+    ['an empty file', () => ({ METRICS_API_KEY_FILE: file('empty', '\n') }), 'METRICS_API_KEY_FILE'],
+    [
+      'a file with two keys',
+      () => ({ METRICS_API_KEY_FILE: file('two', `${KEY}\n${API_KEY}\n`) }),
+      'METRICS_API_KEY_FILE',
+    ],
+    [
+      'both variables',
+      () => ({ METRICS_API_KEY: KEY, METRICS_API_KEY_FILE: file('key', KEY) }),
+      'METRICS_API_KEY_FILE',
+    ],
+  ])('rejects %s, naming the variable and never echoing a key', (_case, env, variable) => {
+    const error = settingError(env());
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${variable} must be`));
+    for (const secret of [KEY, API_KEY, 'short-key', 'inside']) expect(error.message).not.toContain(secret);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['FALSE', false],
+    ['true', true],
+    ['True', true],
+    ['10.240.0.0/16', ['10.240.0.0/16']],
+    [' 10.240.0.0/16, 10.0.0.7 ,fd00::/8,::1,10.0.0.7', ['10.240.0.0/16', '10.0.0.7', 'fd00::/8', '::1']],
+    ['0.0.0.0/0', ['0.0.0.0/0']],
+  ])('reads %j as %j', (value, expected) => {
+    expect(loadSettings({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    ['1', 'a hop count (Fastify no longer honours one)'],
+    ['2', 'a hop count'],
+    ['yes', 'a word other than true or false'],
+    ['ingress.local', 'a host name'],
+    ['10.0.0.256', 'an address out of range'],
+    ['10.0.0.0/33', 'an IPv4 prefix over 32'],
+    ['fd00::/129', 'an IPv6 prefix over 128'],
+    ['10.0.0.0/8/8', 'two prefixes'],
+    ['10.0.0.0/', 'an empty prefix'],
+    ['10.0.0.0/8,proxy', 'one bad entry in a list'],
+    [',', 'only separators'],
+  ])('rejects %j (%s), naming the variable and what it takes', (value) => {
+    const error = settingError({ TRUST_PROXY: value });
+    expect(error.variable).toBe('TRUST_PROXY');
+    expect(error.message).toBe(
+      'Invalid configuration: TRUST_PROXY must be true, false or the comma-separated IP addresses or CIDRs of ' +
+        `the proxies, e.g. 10.240.0.0/16 (a hop count is not supported) (got ${JSON.stringify(value)})`,
+    );
   });
 });
 
