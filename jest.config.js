@@ -22,8 +22,8 @@ export default {
   resolver: '<rootDir>/test/support/jest-resolver.cjs',
   setupFilesAfterEnv: ['<rootDir>/test/support/share-nestjs-common.ts'],
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
-  // Run on their own by jest.chaos.config.js (npm run test:chaos).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/chaos/'],
+  // Run on their own, one at a time, by jest.serial.config.js (npm run test:serial).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/chaos/', '<rootDir>/test/soak/'],
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
 };

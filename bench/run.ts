@@ -5,7 +5,6 @@
 // to bench/results/<date>.json (--quick: a short smoke run of the harness, written under test-output/).
 // Load comes from separate processes (bench/lib/load-child.ts) so it never shares the server's
 // event loop or the harness's. See docs/PERFORMANCE.md.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -20,6 +19,7 @@ import type { EngineInput, EngineResult } from './lib/engine-child.js';
 import type { LoadSpec } from './lib/http-load.js';
 import type { LoadSummary } from './lib/load-summary.js';
 import { describeMachine } from './lib/machine.js';
+import { buildService, ensureBaseline } from './lib/prepare.js';
 import {
   checkTargets,
   maxOneTextRps,
@@ -83,14 +83,6 @@ function log(message: string): void {
 
 function load(spec: LoadSpec): Promise<LoadSummary> {
   return runChild<LoadSummary>(LOAD_CHILD, spec);
-}
-
-function ensureBaseline(modelsDir: string): void {
-  if (existsSync(join(modelFolder(modelsDir, MODEL_ID), onnxFileName('fp32')))) return;
-  log(`generating the base baseline under ${modelsDir}`);
-  execFileSync('npm', ['run', 'model:baseline', '--', '--preset', 'base', '--models-dir', modelsDir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
 }
 
 /** (a): the model in-process, no HTTP, no batcher. */
@@ -195,13 +187,6 @@ function resultPath(quick: boolean, startedAt: Date): string {
   return quick ? join('test-output', 'bench', `${stamp}-quick.json`) : join('bench', 'results', `${stamp}.json`);
 }
 
-function build(): void {
-  log('building dist/ (tsc -p tsconfig.build.json)');
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
-    stdio: 'inherit',
-  });
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -233,8 +218,8 @@ async function main(): Promise<void> {
   // --env value fails here, before anything starts.
   const settings = loadSettings({ NODE_ENV: 'production', ...extraEnv });
 
-  if (!values['skip-build']) build();
-  ensureBaseline(modelsDir);
+  if (!values['skip-build']) buildService(log);
+  ensureBaseline(modelsDir, 'base', log);
   const machine = describeMachine();
 
   const runs: DtypeRun[] = [];
