@@ -82,6 +82,12 @@ describe('aks overlay: production on Azure', () => {
     }
   });
 
+  it('makes only the API public: no probe, /metrics or docs route on the Ingress', () => {
+    const [ingress] = ofKind<IIngress>(objects, 'Ingress');
+    const paths = (ingress.spec?.rules ?? []).flatMap((rule) => rule.http?.paths ?? []);
+    expect(paths.map((path) => [path.path, path.pathType])).toEqual([['/v1', 'Prefix']]);
+  });
+
   it('takes REDIS_URL from the operator’s Secret, so Azure Cache for Redis can replace the in-cluster Redis', () => {
     expect(container.env?.find((variable) => variable.name === 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({
       name: 'sentiment-api-redis',
