@@ -9,7 +9,7 @@ export interface MicroBatcherOptions {
   /** Texts waiting (not yet running) beyond which new requests are refused at once. */
   maxQueueTexts: number;
   /**
-   * Longest expected wait ahead of a new request (from the measured model-call time); past it
+   * Longest expected wait ahead of a new request (from the measured model time per text); past it
    * the request is refused at once, so overload yields fast 503s instead of slow answers.
    */
   maxQueueWaitMs: number;
@@ -54,15 +54,20 @@ const LENGTH_GROUPING_LOOKAHEAD = 4;
  * Groups texts from concurrent requests into model calls. A batch runs when it is full or when
  * its oldest text has waited `windowMs`; texts of similar length run together to cut padding;
  * identical texts in flight are computed once; the queue is bounded, and past it requests fail
- * fast with a `Retry-After` estimated from the measured model-call time.
+ * fast with a `Retry-After` estimated from the measured model time per text.
  */
 export class MicroBatcher<T> {
   private readonly queue: Entry<T>[] = [];
   private readonly inFlight = new Map<string, Entry<T>>();
   private running = 0;
+  private runningTexts = 0;
   private windowTimer?: unknown;
-  /** Smoothed seconds per model call; seeded low, corrected by the first measurements. */
-  private secondsPerBatch = 0.05;
+  /**
+   * Smoothed model seconds per text; seeded low, corrected by the first measurements. Per text,
+   * not per call: a call's time grows with its size, and after a quiet spell of one-text calls a
+   * per-call average would promise a sudden crowd a wait many times too short.
+   */
+  private secondsPerText = 0.005;
 
   constructor(
     private readonly run: RunBatch<T>,
@@ -80,10 +85,9 @@ export class MicroBatcher<T> {
     return this.running;
   }
 
-  /** Seconds until the current queue would drain, from the measured model-call time. */
+  /** Seconds until the queued and running texts are done, from the measured time per text. */
   estimatedWaitSeconds(): number {
-    const batches = Math.ceil(this.queue.length / this.options.maxBatchTexts) + this.running;
-    return (batches * this.secondsPerBatch) / this.options.maxConcurrentBatches;
+    return ((this.queue.length + this.runningTexts) * this.secondsPerText) / this.options.maxConcurrentBatches;
   }
 
   /**
@@ -175,6 +179,7 @@ export class MicroBatcher<T> {
 
   private async runBatch(batch: Entry<T>[]): Promise<void> {
     this.running++;
+    this.runningTexts += batch.length;
     for (const entry of batch) entry.running = true;
     const started = this.clock.now();
     let outcome: { results: T[] } | { error: Error };
@@ -187,8 +192,9 @@ export class MicroBatcher<T> {
       outcome = { error: error as Error };
     }
     const seconds = (this.clock.now() - started) / 1000;
-    this.secondsPerBatch = this.secondsPerBatch * 0.8 + seconds * 0.2;
+    this.secondsPerText = this.secondsPerText * 0.8 + (seconds / batch.length) * 0.2;
     this.running--;
+    this.runningTexts -= batch.length;
     this.listener.onBatch?.(batch.length, seconds, 'results' in outcome);
     batch.forEach((entry, i) => {
       this.inFlight.delete(entry.text);

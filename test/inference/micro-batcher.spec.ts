@@ -141,6 +141,29 @@ describe('MicroBatcher', () => {
     await expect(large).resolves.toHaveLength(8);
   });
 
+  it('admits a sudden crowd only as far as the measured time per text allows, whatever the recent call sizes', async () => {
+    const { clock, model, batcher } = setup({ maxBatchTexts: 32, maxQueueWaitMs: 100 });
+    // A quiet spell: five one-text calls of 10 ms each (the window is 5 ms).
+    for (let i = 0; i < 5; i++) {
+      void batcher.submit([`quiet ${i}`]);
+      clock.advance(5);
+      clock.advance(10);
+      model.calls[i].resolve();
+      await flush();
+    }
+    // Then 30 one-text requests at once. Each queued text adds its measured time (≈ 8.4 ms after
+    // five 10 ms measurements from the 5 ms seed) to the wait ahead of the next: past 100 ms, 503.
+    const crowd = Array.from({ length: 30 }, (_, i) => batcher.submit([`crowd ${i}`]));
+    const outcomes = await Promise.allSettled(
+      crowd.map((answer) => Promise.race([answer, flush().then(() => 'queued')])),
+    );
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+    expect(outcomes.length - refused.length).toBe(12);
+    for (const outcome of refused)
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ reason: 'queue-full' });
+    expect(batcher.queuedTexts).toBe(12);
+  });
+
   it('expires a request at its deadline and drops its texts that have not started', async () => {
     const { clock, model, batcher } = setup({ maxBatchTexts: 1 });
     const running = batcher.submit(['a']);
