@@ -71,7 +71,7 @@ export const getModelInfo = <ThrowOnError extends boolean = false>(options?: Opt
 /**
  * Classify texts as POSITIVE or NEGATIVE
  *
- * Answers every text with the confidence of each label (softmax probabilities, highest first), in request order. The same text always gets the same scores, whether from the cache, alone, or batched with others. The examples are real answers of the offline baseline model; the real DistilBERT answers with its own name (`distilbert-base-uncased-finetuned-sst-2-english`) and scores (about 0.9998 / 0.0002 for this request).
+ * Answers every text with the confidence of each label (softmax probabilities, highest first), in request order. With the default fp32 model the same text always gets the same scores, whether from the cache, alone, or batched with others; with `MODEL_DTYPE=q8` they can differ by up to about 0.001 with the batch a text runs in (dynamic quantization scales each batch), and a cached answer repeats the first one. The examples are real answers of the offline baseline model; the real DistilBERT answers with its own name (`distilbert-base-uncased-finetuned-sst-2-english`) and scores (about 0.9998 / 0.0002 for this request).
  */
 export const predictSentiment = <ThrowOnError extends boolean = false>(
   options: Options<PredictSentimentData, ThrowOnError>,

@@ -50,6 +50,23 @@ export const RESPONSE_HEADERS = {
 
 export type ResponseHeaderName = keyof typeof RESPONSE_HEADERS;
 
+const RATE_LIMIT_HEADER_NAMES = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] as const;
+const WHILE_LIMITING = ' Sent while rate limiting is on (`RATE_LIMIT_ENABLED`).';
+
+/**
+ * The `RateLimit-*` headers on answers the rate limiter let through: the same values as on a 429,
+ * except that `RateLimit-Reset` counts to the end of the current window, and sent only while
+ * rate limiting is on.
+ */
+export const RATE_LIMIT_STATUS_HEADERS: Record<string, HeaderObject> = Object.fromEntries(
+  RATE_LIMIT_HEADER_NAMES.map((name) => {
+    const { description, schema } = RESPONSE_HEADERS[name];
+    const text =
+      name === 'RateLimit-Reset' ? 'Seconds until the current window ends and the count starts again.' : description;
+    return [name, { required: false, description: text + WHILE_LIMITING, schema }];
+  }),
+);
+
 export function headerRef(name: ResponseHeaderName): ReferenceObject {
   return { $ref: `#/components/headers/${name}` };
 }
@@ -141,9 +158,7 @@ const PROBLEM_RESPONSES: Record<ProblemStatus, ProblemResponse> = {
 
 const RATE_LIMITED_HEADERS = {
   'Retry-After': headerRef('Retry-After'),
-  'RateLimit-Limit': headerRef('RateLimit-Limit'),
-  'RateLimit-Remaining': headerRef('RateLimit-Remaining'),
-  'RateLimit-Reset': headerRef('RateLimit-Reset'),
+  ...Object.fromEntries(RATE_LIMIT_HEADER_NAMES.map((name) => [name, headerRef(name)])),
 };
 
 const EXAMPLE_REQUEST_ID = '5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f';

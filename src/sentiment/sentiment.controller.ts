@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, UseInterceptors } from '@nestjs/
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeySecurity } from '../auth/api-key-security.js';
 import { PredictionCacheInterceptor } from '../cache/prediction-cache.interceptor.js';
-import { ApiProblemResponses, headerRef } from '../http/openapi-responses.js';
+import { ApiProblemResponses, headerRef, RATE_LIMIT_STATUS_HEADERS } from '../http/openapi-responses.js';
 import { ModelInfoDto } from './dto/model-info.dto.js';
 import { MODEL_INFO_EXAMPLE, PREDICT_REQUEST_EXAMPLE, PREDICT_RESPONSE_EXAMPLE } from './dto/openapi-examples.js';
 import { PredictRequestDto } from './dto/predict-request.dto.js';
@@ -25,7 +25,9 @@ export class SentimentController {
     summary: 'Classify texts as POSITIVE or NEGATIVE',
     description:
       'Answers every text with the confidence of each label (softmax probabilities, highest first), in request ' +
-      'order. The same text always gets the same scores, whether from the cache, alone, or batched with others. ' +
+      'order. With the default fp32 model the same text always gets the same scores, whether from the cache, ' +
+      'alone, or batched with others; with `MODEL_DTYPE=q8` they can differ by up to about 0.001 with the batch a text ' +
+      'runs in (dynamic quantization scales each batch), and a cached answer repeats the first one. ' +
       'The examples are real answers of the offline baseline model; the real DistilBERT answers with its own ' +
       'name (`distilbert-base-uncased-finetuned-sst-2-english`) and scores (about 0.9998 / 0.0002 for this request).',
   })
@@ -37,7 +39,7 @@ export class SentimentController {
     description: 'One prediction per text.',
     type: PredictResponseDto,
     example: PREDICT_RESPONSE_EXAMPLE,
-    headers: { 'X-Cache': headerRef('X-Cache') },
+    headers: { 'X-Cache': headerRef('X-Cache'), ...RATE_LIMIT_STATUS_HEADERS },
   })
   @ApiProblemResponses('/v1/sentiment/predict', [400, 401, 413, 415, 422, 429, 503])
   predict(@Body(PredictRequestPipe) body: PredictRequestDto): Promise<PredictResponseDto> {
@@ -54,7 +56,12 @@ export class SentimentController {
       'the request limits, runtime threads, load time, and the cache backend and TTL. The example is the offline ' +
       'baseline model.',
   })
-  @ApiOkResponse({ description: 'The model being served.', type: ModelInfoDto, example: MODEL_INFO_EXAMPLE })
+  @ApiOkResponse({
+    description: 'The model being served.',
+    type: ModelInfoDto,
+    example: MODEL_INFO_EXAMPLE,
+    headers: RATE_LIMIT_STATUS_HEADERS,
+  })
   @ApiProblemResponses('/v1/model', [401, 429, 503])
   modelInfo(): ModelInfoDto {
     return this.sentiment.modelInfo();
