@@ -18,6 +18,8 @@ export type ModelCallListener = (batchSize: number, seconds: number, failed: boo
 
 /** Seconds a client should wait before retrying while the model loads. */
 const LOADING_RETRY_AFTER_SECONDS = 5;
+/** Longest wait at shutdown for model calls still running before the worker is terminated anyway. */
+const SHUTDOWN_CALLS_WAIT_MS = 10_000;
 
 interface Call {
   resolve(predictions: Prediction[]): void;
@@ -51,6 +53,7 @@ export class SentimentModel implements OnApplicationShutdown {
   private readonly calls = new Map<number, Call>();
   private stopping = false;
   private readonly callListeners: ModelCallListener[] = [];
+  private onIdle?: () => void;
 
   constructor(
     @Inject(SETTINGS) private readonly settings: Settings,
@@ -98,6 +101,7 @@ export class SentimentModel implements OnApplicationShutdown {
 
   async classify(texts: readonly string[]): Promise<Prediction[]> {
     this.requireInfo();
+    if (this.stopping) throw new UnavailableError('The service is shutting down.', 1, 'model-not-ready');
     if (texts.length === 0) return [];
     const id = this.nextCallId++;
     const started = performance.now();
@@ -123,8 +127,22 @@ export class SentimentModel implements OnApplicationShutdown {
     this.callListeners.push(listener);
   }
 
+  /**
+   * Terminating the worker during an ONNX Runtime run aborts the whole process (an uncaught native
+   * Napi::Error), so calls still running finish first: after the HTTP server has closed, some can
+   * remain for clients that hung up. No new call starts.
+   */
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    if (this.calls.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, SHUTDOWN_CALLS_WAIT_MS);
+        this.onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
     await this.worker?.terminate();
   }
 
@@ -191,6 +209,7 @@ export class SentimentModel implements OnApplicationShutdown {
   private takeCall(id: number): Call | undefined {
     const call = this.calls.get(id);
     this.calls.delete(id);
+    if (this.calls.size === 0) this.onIdle?.();
     return call;
   }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseExposition, sumOf } from '../support/prometheus-text.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 const DRAIN_MS = 1500;
@@ -131,6 +132,35 @@ describe('graceful shutdown of the real server process', () => {
     expect(exit).toEqual(expect.objectContaining({ code: 0, signal: null }));
     expect(exit.at).toBeGreaterThanOrEqual(upload.doneAt);
     expect(exit.at - signalledAt).toBeLessThan(DRAIN_MS + 5000);
+  });
+
+  it('exits 0 when model calls are still running for a client that left', async () => {
+    // Terminating the model worker in the middle of a run aborted the process (exit 134); with q8
+    // this test caught it about one run in three before the fix.
+    server = await startServerProcess('shutdown-busy-model', { SHUTDOWN_DRAIN_MS: '0', MODEL_DTYPE: 'q8' });
+    // Long texts (truncated to 512 tokens) keep the model busy for a while after the client hangs up.
+    const texts = Array.from({ length: 900 }, (_, i) => `review ${i} ${'was good but the ending was sad '.repeat(60)}`);
+    const body = JSON.stringify({ text: texts });
+    const request = httpRequest(`${server.baseUrl}/v1/sentiment/predict`, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    request.on('error', () => undefined);
+    request.end(body);
+    // Wait until the model has worked on the request and more of it is queued, then hang up.
+    for (;;) {
+      const metrics = parseExposition(await (await fetch(`${server.baseUrl}/metrics`)).text());
+      if (sumOf(metrics, 'sentiment_model_calls_total') > 0 && sumOf(metrics, 'sentiment_queue_depth') > 0) break;
+      await sleep(10);
+    }
+    request.destroy();
+    const signalledAt = performance.now();
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    expect(readFileSync(server.logFile, 'utf8')).toMatch(/shutdown complete/);
+    expect(exit).toEqual(expect.objectContaining({ code: 0, signal: null }));
+    expect(exit.at - signalledAt).toBeLessThan(15_000);
   });
 
   it('a second signal during the drain exits at once, with code 1', async () => {
