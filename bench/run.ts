@@ -20,6 +20,7 @@ import type { LoadSpec } from './lib/http-load.js';
 import type { LoadSummary } from './lib/load-summary.js';
 import { describeMachine } from './lib/machine.js';
 import { buildService, ensureBaseline } from './lib/prepare.js';
+import { resultStamp } from './lib/result-stamp.js';
 import {
   checkTargets,
   maxOneTextRps,
@@ -180,10 +181,7 @@ async function measureDtype(
 }
 
 function resultPath(quick: boolean, startedAt: Date): string {
-  const stamp = startedAt
-    .toISOString()
-    .replace(/:/g, '-')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = resultStamp(startedAt);
   return quick ? join('test-output', 'bench', `${stamp}-quick.json`) : join('bench', 'results', `${stamp}.json`);
 }
 

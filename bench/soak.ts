@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeMachine } from './lib/machine.js';
 import { buildService, ensureBaseline } from './lib/prepare.js';
+import { resultStamp } from './lib/result-stamp.js';
 import { runSoak, soakOwnService, type SoakResult } from './lib/soak.js';
 
 const log = (message: string) => process.stderr.write(`[soak] ${message}\n`);
@@ -61,11 +62,7 @@ async function main(): Promise<void> {
     result = await soakOwnService({ ...timing, modelDir, modelId, dtype, load: positive('load', values.load) });
   }
 
-  const stamp = startedAt
-    .toISOString()
-    .replace(/:/g, '-')
-    .replace(/\.\d+Z$/, 'Z');
-  const out = values.out ?? join('bench', 'results', `soak-${stamp}.json`);
+  const out = values.out ?? join('bench', 'results', `soak-${resultStamp(startedAt)}.json`);
   mkdirSync(dirname(out), { recursive: true });
   const record = {
     startedAt: startedAt.toISOString(),

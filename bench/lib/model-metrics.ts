@@ -4,6 +4,8 @@
  * throughput gap lies in the model (busy all the time) or in front of it (idle while requests wait).
  */
 
+import { parseExposition, sumOf } from '../../test/support/prometheus-text.js';
+
 export interface ModelCounters {
   texts: number;
   calls: number;
@@ -26,25 +28,16 @@ const SERIES = {
   busySeconds: 'sentiment_model_call_duration_seconds_sum',
 } as const;
 
-/** Sums every series of `name` in a Prometheus text exposition. */
-function sumSeries(exposition: string, name: string): number {
-  let total = 0;
-  for (const line of exposition.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
-
 /** The counters now, or undefined when the service exposes no /metrics. */
 export async function readModelCounters(baseUrl: string): Promise<ModelCounters | undefined> {
   const response = await fetch(`${baseUrl}/metrics`);
-  const exposition = await response.text();
+  const text = await response.text();
   if (response.status !== 200) return undefined;
+  const exposition = parseExposition(text);
   return {
-    texts: sumSeries(exposition, SERIES.texts),
-    calls: sumSeries(exposition, SERIES.calls),
-    busySeconds: sumSeries(exposition, SERIES.busySeconds),
+    texts: sumOf(exposition, SERIES.texts),
+    calls: sumOf(exposition, SERIES.calls),
+    busySeconds: sumOf(exposition, SERIES.busySeconds),
     at: performance.now(),
   };
 }

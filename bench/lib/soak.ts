@@ -5,10 +5,12 @@
  */
 import type { PayloadOptions } from '../../k6/lib/payload.js';
 import type { ModelDtype } from '../../src/config/settings.js';
-import { parseExposition, sumOf } from '../../test/support/prometheus-text.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { scrapeMetrics, sumOf } from '../../test/support/prometheus-text.js';
 import { PREDICT_PATH, runLoad } from './http-load.js';
 import { summarizeLoad, type LoadSummary } from './load-summary.js';
 import { peakRssMiB, startBenchServer, startOwnRedis, waitUntilDrained } from './service.js';
+import { summarize } from './stats.js';
 
 /** RSS at the end may exceed RSS right after warm-up by at most this share. */
 export const MAX_RSS_GROWTH = 0.1;
@@ -64,15 +66,13 @@ export interface SoakResult {
 }
 
 const MIB = 1024 * 1024;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const mean = (values: number[]) => values.reduce((total, value) => total + value, 0) / values.length;
 
 /**
  * One scrape of the service's process metrics. prom-client resets its event-loop histogram at
  * every scrape, so the p99 covers the time since the previous sample.
  */
 async function sample(baseUrl: string, atSeconds: number): Promise<SoakSample> {
-  const exposition = parseExposition(await (await fetch(`${baseUrl}/metrics`)).text());
+  const exposition = await scrapeMetrics(baseUrl);
   return {
     atSeconds,
     rssMiB: sumOf(exposition, 'process_resident_memory_bytes') / MIB,
@@ -95,11 +95,6 @@ async function sendInvalid(baseUrl: string, until: number, counts: SoakResult['i
     if (response.status === 422) counts.answered422++;
     await sleep(1000 / INVALID_REQUESTS_PER_SECOND);
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)];
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
@@ -144,10 +139,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   await invalidLoop;
 
   const afterWarmup = samples.filter((s) => s.atSeconds > warmupSeconds);
-  const afterWarmupMiB = mean(afterWarmup.slice(0, RSS_WINDOW_SAMPLES).map((s) => s.rssMiB));
-  const endMiB = mean(afterWarmup.slice(-RSS_WINDOW_SAMPLES).map((s) => s.rssMiB));
+  const afterWarmupMiB = summarize(afterWarmup.slice(0, RSS_WINDOW_SAMPLES).map((s) => s.rssMiB)).mean;
+  const endMiB = summarize(afterWarmup.slice(-RSS_WINDOW_SAMPLES).map((s) => s.rssMiB)).mean;
   const growth = endMiB / afterWarmupMiB - 1;
-  const lags = samples.map((s) => s.eventLoopLagP99Ms);
+  const lags = summarize(samples.map((s) => s.eventLoopLagP99Ms));
   const failedRequests = summaries.reduce(
     (total, summary) => total + summary.errors + (summary.statuses['503'] ?? 0) + summary.checks.failed,
     0,
@@ -156,9 +151,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     { name: 'RSS growth after warm-up', measured: growth, limit: MAX_RSS_GROWTH, passed: growth <= MAX_RSS_GROWTH },
     {
       name: 'event-loop lag p99, worst sample (ms)',
-      measured: Math.max(...lags),
+      measured: lags.max,
       limit: MAX_EVENT_LOOP_LAG_P99_MS,
-      passed: Math.max(...lags) < MAX_EVENT_LOOP_LAG_P99_MS,
+      passed: lags.max < MAX_EVENT_LOOP_LAG_P99_MS,
     },
     { name: 'failed requests', measured: failedRequests, limit: 0, passed: failedRequests === 0 },
     {
@@ -179,7 +174,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     })),
     invalid,
     rss: { afterWarmupMiB, endMiB, peakMiB: Math.max(...samples.map((s) => s.rssMiB)), growth },
-    eventLoopLagP99Ms: { max: Math.max(...lags), median: median(lags) },
+    eventLoopLagP99Ms: { max: lags.max, median: lags.p50 },
     checks,
     passed: checks.every((check) => check.passed),
   };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelFaultInjector } from '../../src/model/model-fault-injector.js';
 import { parseExposition, sumOf } from '../support/prometheus-text.js';
 import { expectProblem } from '../support/problem-assertions.js';
@@ -35,8 +36,6 @@ async function loadUntil(t: TestApp, stop: Promise<unknown>): Promise<Answer[]> 
   );
   return answers;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the model call throwing once under load', () => {
   let t: TestApp;

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLoad, type LoadSamples } from '../../bench/lib/http-load.js';
 import { summarizeLoad, type LoadSummary } from '../../bench/lib/load-summary.js';
-import { parseExposition, sumOf } from '../support/prometheus-text.js';
+import { scrapeMetrics, sumOf } from '../support/prometheus-text.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
@@ -15,10 +16,8 @@ const OUTAGES_AT_MS = [10_000, 32_000];
 const RESUME_WITHIN_MS = 10_000;
 const PAYLOAD = { batchSize: 1, cacheHitRatio: 0.5, poolSize: 100 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 async function cacheCounters(baseUrl: string): Promise<{ hit: number; unavailable: number }> {
-  const exposition = parseExposition(await (await fetch(`${baseUrl}/metrics`)).text());
+  const exposition = await scrapeMetrics(baseUrl);
   const count = (result: string) => sumOf(exposition, 'sentiment_cache_requests_total', { result });
   return { hit: count('hit'), unavailable: count('bypass') + count('error') };
 }

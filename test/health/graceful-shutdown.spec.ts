@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseExposition, sumOf } from '../support/prometheus-text.js';
+import { scrapeMetrics, sumOf } from '../support/prometheus-text.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 const DRAIN_MS = 1500;
@@ -150,7 +150,7 @@ describe('graceful shutdown of the real server process', () => {
     request.end(body);
     // Wait until the model has worked on the request and more of it is queued, then hang up.
     for (;;) {
-      const metrics = parseExposition(await (await fetch(`${server.baseUrl}/metrics`)).text());
+      const metrics = await scrapeMetrics(server.baseUrl);
       if (sumOf(metrics, 'sentiment_model_calls_total') > 0 && sumOf(metrics, 'sentiment_queue_depth') > 0) break;
       await sleep(10);
     }

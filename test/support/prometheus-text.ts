@@ -29,6 +29,14 @@ export function parseExposition(text: string): Exposition {
   return { samples, types };
 }
 
+/** GETs a service's /metrics and parses it; fails on any answer but 200. */
+export async function scrapeMetrics(baseUrl: string): Promise<Exposition> {
+  const response = await fetch(`${baseUrl}/metrics`);
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`GET ${baseUrl}/metrics answered ${response.status}`);
+  return parseExposition(text);
+}
+
 /** Sum of the samples of `name` whose labels include `labels`; 0 when there is none. */
 export function sumOf(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
   return exposition.samples
