@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { withTimeout } from '../common/with-timeout.js';
 import type { CacheOperation, CacheStats } from './cache-stats.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { PredictionStore } from './prediction-store.js';
@@ -40,7 +41,7 @@ export class GuardedStore {
     const started = performance.now();
     const wasOpen = this.breaker.state !== 'closed';
     try {
-      const value = await withTimeout(run(), this.timeoutMs, operation);
+      const value = await withTimeout(run(), this.timeoutMs, () => new CacheTimeoutError(operation, this.timeoutMs));
       this.stats.reportOperation(operation, (performance.now() - started) / 1000, true);
       this.breaker.recordSuccess();
       if (wasOpen) this.logger.log({ msg: 'prediction cache answers again' });
@@ -57,21 +58,4 @@ export class GuardedStore {
       return { status: 'failed' };
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, operation: CacheOperation): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new CacheTimeoutError(operation, ms)), ms);
-    // Settling after the timeout is ignored, and a late rejection is handled here, never unhandled.
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

@@ -3,6 +3,7 @@ import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttle
 import type { RedisClientType } from 'redis';
 import { CircuitBreaker } from '../cache/circuit-breaker.js';
 import { createResilientRedisClient } from '../cache/resilient-redis-client.js';
+import { withTimeout } from '../common/with-timeout.js';
 
 type ThrottlerRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -23,16 +24,6 @@ end
 return {hits, window, blocked}`;
 
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-  });
-  // A late answer or error of the abandoned call must not surface as an unhandled rejection.
-  promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Rate-limit counters in Redis (`REDIS_URL`), shared by every replica. While Redis is unreachable,
@@ -76,7 +67,12 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
         keys: [`${key}:hits`, `${key}:blocked`],
         arguments: [String(ttl), String(limit), String(blockDuration)],
       });
-      const [hits, window, blocked] = (await withTimeout(counted, this.timeoutMs)) as [number, number, number];
+      const answer = withTimeout(
+        counted,
+        this.timeoutMs,
+        () => new Error(`redis did not answer within ${this.timeoutMs} ms`),
+      );
+      const [hits, window, blocked] = (await answer) as [number, number, number];
       this.breaker.recordSuccess();
       return {
         totalHits: hits,
