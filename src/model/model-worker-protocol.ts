@@ -1,17 +1,19 @@
 import type { Prediction } from './label-scores.js';
-import type { ModelInfo, ModelRuntimeOptions } from './model-runtime.js';
+import type { ModelInfo, ModelRuntimeOptions, TimedCall } from './model-runtime.js';
 
-/** What the worker is started with. */
+/** What the model worker is started with. */
 export type ModelWorkerData = ModelRuntimeOptions & {
   /** Honour `injectFault` (tests only; see ModelFaultInjector). */
   faultInjection: boolean;
 };
 
-/** Messages from the service to the model worker. */
+/** Messages from the service to the model worker: one model call on token sequences. */
 export interface ToWorker {
   type: 'classify';
   id: number;
-  texts: string[];
+  /** The sequences' ids end to end, and each one's length (see token-sequences.ts). */
+  ids: Int32Array;
+  lengths: Int32Array;
   /** Fail this call as a runtime error would (honoured only with `faultInjection`). */
   injectFault?: true;
 }
@@ -19,7 +21,25 @@ export interface ToWorker {
 /** Messages from the model worker to the service. */
 export type ToMain =
   | { type: 'log'; level: 'info' | 'warn'; fields: Record<string, unknown> }
-  | { type: 'ready'; info: ModelInfo }
+  | { type: 'ready'; info: ModelInfo; calibration: TimedCall[] }
   | { type: 'failed'; message: string }
   | { type: 'result'; id: number; predictions: Prediction[] }
+  | { type: 'error'; id: number; message: string };
+
+/** What the tokenizer worker is started with: where the model that loaded keeps its files. */
+export interface TokenizerWorkerData {
+  modelDir: string;
+  modelId: string;
+}
+
+export interface ToTokenizer {
+  type: 'tokenize';
+  id: number;
+  texts: string[];
+}
+
+export type FromTokenizer =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'tokens'; id: number; ids: Int32Array; lengths: Int32Array }
   | { type: 'error'; id: number; message: string };

@@ -1,10 +1,11 @@
 /**
- * Worker-thread entry: owns the ModelRuntime so tokenization and ONNX Runtime's synchronous
- * `run` never block the HTTP event loop. Speaks the messages in model-worker-protocol.ts.
+ * Worker-thread entry: owns the ModelRuntime so ONNX Runtime's synchronous `run` never blocks
+ * the HTTP event loop. Speaks the messages in model-worker-protocol.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelRuntime } from './model-runtime.js';
 import type { ModelWorkerData, ToMain, ToWorker } from './model-worker-protocol.js';
+import { unpackSequences } from './token-sequences.js';
 
 const port = parentPort!;
 const send = (message: ToMain) => port.postMessage(message);
@@ -12,7 +13,7 @@ const { faultInjection, ...options } = workerData as ModelWorkerData;
 
 const runtime = ModelRuntime.load(options, (level, fields) => send({ type: 'log', level, fields }));
 runtime.then(
-  (loaded) => send({ type: 'ready', info: loaded.info }),
+  (loaded) => send({ type: 'ready', info: loaded.info, calibration: loaded.calibration }),
   (error: Error) => send({ type: 'failed', message: error.message }),
 );
 
@@ -20,7 +21,7 @@ port.on('message', (message: ToWorker) => {
   runtime
     .then((loaded) => {
       if (message.injectFault && faultInjection) throw new Error('injected model fault (test only)');
-      return loaded.classify(message.texts);
+      return loaded.classifySequences(unpackSequences(message));
     })
     .then(
       (predictions) => send({ type: 'result', id: message.id, predictions }),

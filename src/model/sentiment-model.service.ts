@@ -8,10 +8,19 @@ import { UnavailableError } from '../common/unavailable-error.js';
 import { usableCpuCount } from './cpu-budget.js';
 import type { Prediction } from './label-scores.js';
 import { ModelFaultInjector } from './model-fault-injector.js';
-import type { ModelInfo } from './model-runtime.js';
-import type { ModelWorkerData, ToMain, ToWorker } from './model-worker-protocol.js';
+import type { ModelInfo, TimedCall } from './model-runtime.js';
+import type {
+  FromTokenizer,
+  ModelWorkerData,
+  ToMain,
+  ToTokenizer,
+  ToWorker,
+  TokenizerWorkerData,
+} from './model-worker-protocol.js';
+import { packSequences, unpackSequences } from './token-sequences.js';
+import { WorkerCalls } from './worker-calls.js';
 
-export type { ModelInfo, ModelSource } from './model-runtime.js';
+export type { ModelInfo, ModelSource, TimedCall } from './model-runtime.js';
 export type ModelState = 'loading' | 'ready' | 'failed';
 /** Called after each model call with how many texts it carried, how long it took and whether it failed. */
 export type ModelCallListener = (batchSize: number, seconds: number, failed: boolean) => void;
@@ -21,39 +30,36 @@ const LOADING_RETRY_AFTER_SECONDS = 5;
 /** Longest wait at shutdown for model calls still running before the worker is terminated anyway. */
 const SHUTDOWN_CALLS_WAIT_MS = 10_000;
 
-interface Call {
-  resolve(predictions: Prediction[]): void;
-  reject(error: Error): void;
-}
-
 /**
  * Starts the compiled worker next to this file or, running from TypeScript sources (tests),
  * the .ts one through tsx's loader, which a worker must register for itself.
  */
-function startModelWorker(workerData: ModelWorkerData): Worker {
-  const compiled = new URL('./model-worker.js', import.meta.url);
+function startWorker(name: 'model-worker' | 'tokenizer-worker', workerData: object): Worker {
+  const compiled = new URL(`./${name}.js`, import.meta.url);
   if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData });
-  const source = JSON.stringify(new URL('./model-worker.ts', import.meta.url).href);
+  const source = JSON.stringify(new URL(`./${name}.ts`, import.meta.url).href);
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); })`;
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
 /**
  * The DistilBERT sentiment model as the rest of the app sees it: loads once in the background
- * (on a worker thread, see ModelRuntime), reports its state, and classifies batches of texts.
+ * (on a worker thread, see ModelRuntime), reports its state, tokenizes texts (on a second worker,
+ * so token counts never wait for a running model call) and classifies batches of token sequences.
  */
 @Injectable()
 export class SentimentModel implements OnApplicationShutdown {
   private readonly logger = new Logger(SentimentModel.name);
   private loading?: Promise<void>;
   private worker?: Worker;
+  private tokenizer?: Worker;
   private loaded?: ModelInfo;
   private failure?: Error;
-  private nextCallId = 1;
-  private readonly calls = new Map<number, Call>();
+  private readonly calls = new WorkerCalls();
+  private readonly tokenizations = new WorkerCalls();
   private stopping = false;
   private readonly callListeners: ModelCallListener[] = [];
-  private onIdle?: () => void;
+  private readonly readyListeners: ((calibration: TimedCall[]) => void)[] = [];
 
   constructor(
     @Inject(SETTINGS) private readonly settings: Settings,
@@ -78,11 +84,6 @@ export class SentimentModel implements OnApplicationShutdown {
     return this.loaded;
   }
 
-  /** The id the service is configured for (known before loading finishes). */
-  get configuredId(): string {
-    return this.loaded?.id ?? this.settings.modelId;
-  }
-
   /** The loaded model's info; while it is not loaded, the 503 every caller should answer. */
   requireInfo(): ModelInfo {
     if (this.loaded) return this.loaded;
@@ -99,27 +100,50 @@ export class SentimentModel implements OnApplicationShutdown {
     return this.loading;
   }
 
+  /** Tokenizes and classifies in one model call (tests and tools; the service goes through the scheduler). */
   async classify(texts: readonly string[]): Promise<Prediction[]> {
+    return this.classifySequences(await this.tokenize(texts));
+  }
+
+  /** Token ids of each text, special tokens included, truncated to the model's maximum length. */
+  async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
+    this.requireInfo();
+    if (texts.length === 0) return [];
+    const packed = await this.tokenizations.call<{ ids: Int32Array; lengths: Int32Array }>(
+      this.tokenizer!,
+      (id): ToTokenizer => ({ type: 'tokenize', id, texts: [...texts] }),
+    );
+    return unpackSequences(packed);
+  }
+
+  /** One model call on token sequences from `tokenize`: one prediction per sequence, in order. */
+  async classifySequences(sequences: readonly Int32Array[]): Promise<Prediction[]> {
     this.requireInfo();
     if (this.stopping) throw new UnavailableError('The service is shutting down.', 1, 'model-not-ready');
-    if (texts.length === 0) return [];
-    const id = this.nextCallId++;
+    if (sequences.length === 0) return [];
     const started = performance.now();
-    const message: ToWorker = { type: 'classify', id, texts: [...texts] };
-    if (this.faults.takeFault(texts.length)) message.injectFault = true;
+    const { ids, lengths } = packSequences(sequences);
+    const injectFault = this.faults.takeFault(sequences.length);
     let failed = true;
-    return new Promise<Prediction[]>((resolve, reject) => {
-      this.calls.set(id, { resolve, reject });
-      this.worker!.postMessage(message);
-    })
+    return this.calls
+      .call<Prediction[]>(
+        this.worker!,
+        (id): ToWorker => ({ type: 'classify', id, ids, lengths, ...(injectFault ? { injectFault } : {}) }),
+        [ids.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer],
+      )
       .then((predictions) => {
         failed = false;
         return predictions;
       })
       .finally(() => {
         const seconds = (performance.now() - started) / 1000;
-        for (const listener of this.callListeners) listener(texts.length, seconds, failed);
+        for (const listener of this.callListeners) listener(sequences.length, seconds, failed);
       });
+  }
+
+  /** Called each time a model (re)loads, with the calls it timed at load (to calibrate cost estimates). */
+  onReady(listener: (calibration: TimedCall[]) => void): void {
+    this.readyListeners.push(listener);
   }
 
   /** Observes every model call (not the warm-up), e.g. for metrics. */
@@ -134,16 +158,8 @@ export class SentimentModel implements OnApplicationShutdown {
    */
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    if (this.calls.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, SHUTDOWN_CALLS_WAIT_MS);
-        this.onIdle = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    await this.worker?.terminate();
+    await this.calls.idle(SHUTDOWN_CALLS_WAIT_MS);
+    await Promise.all([this.worker?.terminate(), this.tokenizer?.terminate()]);
   }
 
   private startWorker(): Promise<void> {
@@ -157,7 +173,7 @@ export class SentimentModel implements OnApplicationShutdown {
       threads: this.settings.onnxThreads || usableCpuCount(),
       faultInjection: this.faults.enabled,
     };
-    const worker = startModelWorker(options);
+    const worker = startWorker('model-worker', options);
     // The worker must never keep the process alive on its own; shutdown terminates it.
     worker.unref();
     this.worker = worker;
@@ -177,17 +193,23 @@ export class SentimentModel implements OnApplicationShutdown {
         else this.logger.log(message.fields);
         return;
       case 'ready':
-        this.loaded = message.info;
-        this.failure = undefined;
-        this.logger.log({
-          msg: 'model ready',
-          model: message.info.id,
-          source: message.info.source,
-          dtype: message.info.dtype,
-          threads: message.info.threads,
-          loadTimeMs: message.info.loadTimeMs,
-        });
-        settled();
+        void this.startTokenizer(message.info).then(
+          () => {
+            this.loaded = message.info;
+            this.failure = undefined;
+            for (const listener of this.readyListeners) listener(message.calibration);
+            this.logger.log({
+              msg: 'model ready',
+              model: message.info.id,
+              source: message.info.source,
+              dtype: message.info.dtype,
+              threads: message.info.threads,
+              loadTimeMs: message.info.loadTimeMs,
+            });
+            settled();
+          },
+          (error: Error) => this.onWorkerGone(this.worker!, error, settled),
+        );
         return;
       case 'failed':
         // A worker that could not load has nothing left to do; the failure stays visible in `state`.
@@ -198,19 +220,38 @@ export class SentimentModel implements OnApplicationShutdown {
         settled();
         return;
       case 'result':
-        this.takeCall(message.id)?.resolve(message.predictions);
+        this.calls.resolve(message.id, message.predictions);
         return;
       case 'error':
-        this.takeCall(message.id)?.reject(new Error(message.message));
+        this.calls.reject(message.id, new Error(message.message));
         return;
     }
   }
 
-  private takeCall(id: number): Call | undefined {
-    const call = this.calls.get(id);
-    this.calls.delete(id);
-    if (this.calls.size === 0) this.onIdle?.();
-    return call;
+  /** Starts the tokenizer worker on the files the model worker resolved; resolves once it is ready. */
+  private startTokenizer(info: ModelInfo): Promise<void> {
+    void this.tokenizer?.terminate();
+    const data: TokenizerWorkerData = { modelDir: this.settings.modelDir, modelId: info.id };
+    const tokenizer = startWorker('tokenizer-worker', data);
+    tokenizer.unref();
+    this.tokenizer = tokenizer;
+    return new Promise<void>((ready, failed) => {
+      tokenizer.on('message', (message: FromTokenizer) => {
+        if (message.type === 'ready') ready();
+        else if (message.type === 'failed') failed(new Error(`tokenizer failed to load: ${message.message}`));
+        else if (message.type === 'tokens') this.tokenizations.resolve(message.id, message);
+        else this.tokenizations.reject(message.id, new Error(message.message));
+      });
+      // A tokenizer that dies takes its pending calls with it and is started again.
+      tokenizer.on('exit', (code) => {
+        if (this.tokenizer !== tokenizer || this.stopping) return;
+        const error = new Error(`tokenizer worker exited with code ${code}`);
+        this.tokenizations.failAll(error);
+        failed(error);
+        this.logger.error({ msg: 'tokenizer worker stopped', error: error.message });
+        void this.startTokenizer(info).catch(() => undefined);
+      });
+    });
   }
 
   /** A crashed worker fails its pending calls and is replaced, so one bad run does not end the pod. */
@@ -219,8 +260,7 @@ export class SentimentModel implements OnApplicationShutdown {
     this.worker = undefined;
     const wasReady = this.ready;
     this.loaded = undefined;
-    for (const call of this.calls.values()) call.reject(error);
-    this.calls.clear();
+    this.calls.failAll(error);
     this.logger.error({ msg: 'model worker stopped', error: error.message });
     if (wasReady) {
       this.loading = this.startWorker();
