@@ -343,7 +343,7 @@ export type GetModelInfoErrors = {
    */
   429: Problem;
   /**
-   * The service cannot take the request now; retry after `Retry-After` seconds. `type` ends with why: `model-not-ready` (still loading, or failed to load), `queue-full`, `request-timeout` (REQUEST_TIMEOUT_MS) or `inference-failed`.
+   * The service cannot take the request now; retry after `Retry-After` seconds. `type` ends with why: `model-not-ready` (still loading, or failed to load), `over-capacity` (the queued work would not let it finish within `REQUEST_TIMEOUT_MS`; `Retry-After` is the estimated excess), `queue-full` (`QUEUE_MAX_TOKENS`), `request-timeout` (`REQUEST_TIMEOUT_MS` passed) or `inference-failed`.
    */
   503: Problem;
 };
@@ -376,7 +376,7 @@ export type PredictSentimentErrors = {
    */
   401: Problem;
   /**
-   * Body larger than `MAX_BODY_BYTES`.
+   * Body larger than `MAX_BODY_BYTES` (`payload-too-large`), or texts that need more model time than `REQUEST_TIMEOUT_MS` allows one request even on an idle service (`request-too-costly`): send them in smaller requests.
    */
   413: Problem;
   /**
@@ -392,7 +392,7 @@ export type PredictSentimentErrors = {
    */
   429: Problem;
   /**
-   * The service cannot take the request now; retry after `Retry-After` seconds. `type` ends with why: `model-not-ready` (still loading, or failed to load), `queue-full`, `request-timeout` (REQUEST_TIMEOUT_MS) or `inference-failed`.
+   * The service cannot take the request now; retry after `Retry-After` seconds. `type` ends with why: `model-not-ready` (still loading, or failed to load), `over-capacity` (the queued work would not let it finish within `REQUEST_TIMEOUT_MS`; `Retry-After` is the estimated excess), `queue-full` (`QUEUE_MAX_TOKENS`), `request-timeout` (`REQUEST_TIMEOUT_MS` passed) or `inference-failed`.
    */
   503: Problem;
 };

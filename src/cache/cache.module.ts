@@ -1,7 +1,6 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
-import { ModelModule } from '../model/model.module.js';
 import { CacheStats } from './cache-stats.js';
 import { createPredictionCache, type PredictionCacheParts } from './create-prediction-cache.js';
 import { PredictionCache } from './prediction-cache.js';
@@ -11,11 +10,10 @@ import { PREDICTION_STORE, type PredictionStore } from './prediction-store.js';
 const CACHE_PARTS = Symbol('CACHE_PARTS');
 
 /**
- * The per-text prediction cache: `PredictionCacheInterceptor` for the predict route,
- * `PredictionCache` for its backend and TTL, `CacheStats` for metrics and health.
+ * The per-text prediction cache: `PredictionCache` on the service path, `PredictionCacheInterceptor`
+ * (its HTTP edge: `X-Cache`) for the predict route, `CacheStats` for metrics and health.
  */
 @Module({
-  imports: [ModelModule],
   providers: [
     { provide: CACHE_PARTS, inject: [SETTINGS], useFactory: (settings: Settings) => createPredictionCache(settings) },
     { provide: PREDICTION_STORE, inject: [CACHE_PARTS], useFactory: (parts: PredictionCacheParts) => parts.store },

@@ -1,51 +1,28 @@
-import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { from, lastValueFrom, type Observable } from 'rxjs';
-import { SETTINGS } from '../config/config.module.js';
-import type { Settings } from '../config/settings.js';
-import type { Prediction } from '../model/label-scores.js';
-import { SentimentModel } from '../model/sentiment-model.service.js';
-import { cacheableTexts } from './cacheable-texts.js';
-import { PredictionCache } from './prediction-cache.js';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { map, type Observable } from 'rxjs';
+import type { CacheStatus } from './prediction-cache.js';
 
 export const CACHE_HEADER = 'x-cache';
 
-/** The part of the predict handler's answer the cache uses. */
-interface PredictAnswer {
-  predictions: Prediction[];
+/** What a cached route's handler returns: its answer plus how the prediction cache served it. */
+export interface CachedOutcome {
+  cacheStatus: CacheStatus;
 }
 
 /**
- * Puts the prediction cache in front of the predict handler: answers cached texts itself and
- * hands the handler a body with only the texts it must compute. Bodies the validation pipe
- * might reject, and requests made before the model is ready, pass through untouched so the
- * handler answers them (422, 503) exactly as without a cache.
+ * The HTTP edge of the prediction cache: turns the handler's cache outcome into `X-Cache` and
+ * leaves it out of the body. The lookup itself happens on the service path (PredictionCache).
  */
 @Injectable()
 export class PredictionCacheInterceptor implements NestInterceptor {
-  constructor(
-    private readonly cache: PredictionCache,
-    private readonly model: SentimentModel,
-    @Inject(SETTINGS) private readonly settings: Settings,
-  ) {}
-
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const texts = cacheableTexts(request.body, this.settings);
-    const info = this.model.info;
-    if (!texts || !info) return next.handle();
-    return from(
-      this.cache
-        .predict(texts, info, async (misses) => {
-          request.body = { text: misses };
-          const answer = (await lastValueFrom(next.handle())) as PredictAnswer;
-          return answer.predictions;
-        })
-        .then(({ predictions, status }) => {
-          void http.getResponse<FastifyReply>().header(CACHE_HEADER, status);
-          return { model: info.name, predictions };
-        }),
+  intercept(context: ExecutionContext, next: CallHandler<CachedOutcome>): Observable<unknown> {
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    return next.handle().pipe(
+      map(({ cacheStatus, ...answer }) => {
+        void reply.header(CACHE_HEADER, cacheStatus);
+        return answer;
+      }),
     );
   }
 }

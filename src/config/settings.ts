@@ -39,17 +39,20 @@ export interface Settings {
   readonly cacheTimeoutMs: number;
   /** When set, cache keys are HMAC-SHA256 of the text, so reading Redis cannot confirm guessed texts. */
   readonly cacheKeySecret?: string;
+  /** Most padded tokens (texts × longest sequence) in one model call. */
+  readonly batchMaxTokens: number;
   /** Most texts in one model call. */
   readonly batchMaxTexts: number;
   /** How long the first queued text waits for others before its batch runs anyway. */
   readonly batchWindowMs: number;
-  /** Texts allowed to wait for the model; past it requests get 503 at once. */
-  readonly queueMaxTexts: number;
-  /** Expected wait ahead of a new request beyond which it gets 503 at once. */
-  readonly queueMaxWaitMs: number;
+  /** Tokens allowed to wait for the model (a memory bound); past it requests get 503 at once. */
+  readonly queueMaxTokens: number;
   /** Model calls run at the same time (1 leaves the cores to ONNX Runtime's own threads). */
   readonly maxConcurrentBatches: number;
-  /** Per-request deadline in milliseconds; 0 = none. */
+  /**
+   * Per-request deadline in milliseconds: a request is admitted only if the cost model expects
+   * it to finish within it, and answered 503 when it passes.
+   */
   readonly requestTimeoutMs: number;
   /** Keys accepted on /v1 routes (`API_KEYS` or `API_KEYS_FILE`); empty = the API is open. */
   readonly apiKeys: readonly string[];
@@ -263,13 +266,13 @@ export function loadSettings(env: Environment = process.env): Settings {
     cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     cacheTimeoutMs: integer(env, 'CACHE_TIMEOUT_MS', 50, 1, 10_000),
     cacheKeySecret: optionalText(env, 'CACHE_KEY_SECRET', /^.{16,}$/s, 'at least 16 characters'),
+    // At least one text of the longest sequence DistilBERT takes (512 tokens) must fit in a call.
+    batchMaxTokens: integer(env, 'BATCH_MAX_TOKENS', 2048, 512, 1_000_000),
     batchMaxTexts: integer(env, 'BATCH_MAX_TEXTS', 32, 1, 4096),
     batchWindowMs: integer(env, 'BATCH_WINDOW_MS', 2, 0, 1000),
-    // A queue smaller than one request could never accept a full request.
-    queueMaxTexts: integer(env, 'QUEUE_MAX_TEXTS', Math.max(4000, maxBatchSize), maxBatchSize, 10_000_000),
-    queueMaxWaitMs: integer(env, 'QUEUE_MAX_WAIT_MS', 500, 1, 600_000),
+    queueMaxTokens: integer(env, 'QUEUE_MAX_TOKENS', 1_000_000, 512, 100_000_000),
     maxConcurrentBatches: integer(env, 'MAX_CONCURRENT_BATCHES', 1, 1, 64),
-    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 0, 0, 600_000),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     apiKeys,
     metricsApiKey: metricsApiKey(env, apiKeys),
     corsOrigins: origins(env, 'CORS_ORIGINS'),

@@ -3,10 +3,12 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from '../app.module.js';
+import { InferenceService } from '../inference/inference.service.js';
+import { routeNeedsModel } from '../inference/needs-model.js';
 import type { Settings } from '../config/settings.js';
 import { serveOpenApi } from '../openapi.js';
 import { createJsonLogger, NestJsonLogger } from './json-logger.js';
-import { ProblemDetailsFilter } from './problem-details.filter.js';
+import { ProblemDetailsFilter, sendProblem } from './problem-details.filter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import { applySecureHeaders } from './secure-headers.js';
 
@@ -35,6 +37,16 @@ export async function createApp(
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  // Overload is refused before the body is read or parsed: when the queued work alone is past what
+  // the deadline allows, no request that needs the model could be admitted.
+  const inference = app.get(InferenceService);
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!routeNeedsModel(request)) return;
+    const refusal = inference.refuseEarly();
+    if (!refusal) return;
+    sendProblem(refusal, request, reply);
+    return reply;
   });
   await applySecureHeaders(app, settings);
   app.useGlobalFilters(new ProblemDetailsFilter());

@@ -102,7 +102,9 @@ const PROBLEM_RESPONSES: Record<ProblemStatus, ProblemResponse> = {
     },
   },
   413: {
-    description: 'Body larger than `MAX_BODY_BYTES`.',
+    description:
+      'Body larger than `MAX_BODY_BYTES` (`payload-too-large`), or texts that need more model time than ' +
+      '`REQUEST_TIMEOUT_MS` allows one request even on an idle service (`request-too-costly`): send them in smaller requests.',
     example: {
       type: problemType('payload-too-large'),
       title: 'Payload Too Large',
@@ -145,8 +147,9 @@ const PROBLEM_RESPONSES: Record<ProblemStatus, ProblemResponse> = {
   503: {
     description:
       'The service cannot take the request now; retry after `Retry-After` seconds. `type` ends with why: ' +
-      '`model-not-ready` (still loading, or failed to load), `queue-full`, `request-timeout` (REQUEST_TIMEOUT_MS) ' +
-      'or `inference-failed`.',
+      '`model-not-ready` (still loading, or failed to load), `over-capacity` (the queued work would not let it finish ' +
+      'within `REQUEST_TIMEOUT_MS`; `Retry-After` is the estimated excess), `queue-full` (`QUEUE_MAX_TOKENS`), ' +
+      '`request-timeout` (`REQUEST_TIMEOUT_MS` passed) or `inference-failed`.',
     example: {
       type: problemType('model-not-ready'),
       title: 'Service Unavailable',

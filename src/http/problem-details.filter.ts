@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { TooCostlyError } from '../common/too-costly-error.js';
 import { UnavailableError } from '../common/unavailable-error.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, type Problem } from './problem.js';
 
@@ -24,6 +25,9 @@ export function renderProblem(error: unknown): Rendered {
   if (error instanceof UnavailableError) {
     const seconds = Math.max(1, Math.ceil(error.retryAfterSeconds));
     return plain(HttpStatus.SERVICE_UNAVAILABLE, error.reason, error.message, { 'retry-after': String(seconds) });
+  }
+  if (error instanceof TooCostlyError) {
+    return plain(HttpStatus.PAYLOAD_TOO_LARGE, 'request-too-costly', error.message);
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ModelModule } from '../model/model.module.js';
-import { BatchingClassifier } from './batching-classifier.service.js';
+import { InferenceService } from './inference.service.js';
 
-@Module({ imports: [ModelModule], providers: [BatchingClassifier], exports: [BatchingClassifier] })
+@Module({ imports: [ModelModule], providers: [InferenceService], exports: [InferenceService] })
 export class InferenceModule {}

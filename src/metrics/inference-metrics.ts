@@ -1,16 +1,21 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
+import { InferenceService } from '../inference/inference.service.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import { METRIC } from './metric-names.js';
 
-/** Feeds the model call metrics from the model's call hook. */
+/** Feeds the model call metrics from the model's call hook, and the scheduler's from its listener. */
 @Injectable()
 export class InferenceMetrics implements OnModuleInit {
   private classified = 0;
 
   constructor(
     private readonly model: SentimentModel,
+    private readonly inference: InferenceService,
+    @InjectMetric(METRIC.modelTokens) private readonly tokens: Counter,
+    @InjectMetric(METRIC.admissions) private readonly admissions: Counter,
+    @InjectMetric(METRIC.queueDrops) private readonly drops: Counter,
     @InjectMetric(METRIC.modelCalls) private readonly calls: Counter,
     @InjectMetric(METRIC.modelCallFailures) private readonly failures: Counter,
     @InjectMetric(METRIC.modelBatchSize) private readonly batchSize: Histogram,
@@ -29,6 +34,16 @@ export class InferenceMetrics implements OnModuleInit {
       this.callDuration.observe(seconds);
       if (failed) this.failures.inc();
       else this.classified += batchSize;
+    });
+    this.inference.addListener({
+      onCall: ({ ok, realTokens, paddedTokens }) => {
+        if (!ok) return;
+        this.tokens.inc({ kind: 'real' }, realTokens);
+        this.tokens.inc({ kind: 'padded' }, paddedTokens);
+      },
+      onAdmit: () => this.admissions.inc({ outcome: 'admitted' }),
+      onRefuse: (reason) => this.admissions.inc({ outcome: reason }),
+      onDrop: (reason, texts) => this.drops.inc({ reason }, texts),
     });
   }
 }

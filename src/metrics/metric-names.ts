@@ -18,6 +18,10 @@ export const METRIC = {
   ready: 'sentiment_ready',
   cacheRequests: 'sentiment_cache_requests_total',
   cacheOperationDuration: 'sentiment_cache_operation_duration_seconds',
+  modelTokens: 'sentiment_model_tokens_total',
   queueDepth: 'sentiment_queue_depth',
-  queueCapacity: 'sentiment_queue_capacity',
+  queueTokens: 'sentiment_queue_tokens',
+  queueCapacityTokens: 'sentiment_queue_capacity_tokens',
+  admissions: 'sentiment_admissions_total',
+  queueDrops: 'sentiment_queue_drops_total',
 } as const;

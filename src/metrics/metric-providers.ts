@@ -4,7 +4,7 @@ import { CacheStats, type CacheResult } from '../cache/cache-stats.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { Readiness } from '../health/readiness.js';
-import { BatchingClassifier } from '../inference/batching-classifier.service.js';
+import { InferenceService } from '../inference/inference.service.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import { InferenceMetrics } from './inference-metrics.js';
 import { METRIC } from './metric-names.js';
@@ -41,7 +41,7 @@ export const METRIC_PROVIDERS = [
   }),
   makeHistogramProvider({
     name: METRIC.modelCallDuration,
-    help: 'Duration of one model call (tokenization and ONNX Runtime inference), in seconds.',
+    help: 'Duration of one model call (ONNX Runtime inference on token sequences), in seconds.',
     buckets: LATENCY_BUCKETS,
   }),
   makeCounterProvider({
@@ -99,20 +99,47 @@ export const METRIC_PROVIDERS = [
     labelNames: ['operation'],
     buckets: CACHE_OPERATION_BUCKETS,
   }),
+  makeCounterProvider({
+    name: METRIC.modelTokens,
+    help:
+      "Tokens the model computed, by kind: real (the texts' own) and padded (texts × longest sequence per call); " +
+      'real / padded is the padding efficiency.',
+    labelNames: ['kind'],
+  }),
   makeGaugeProvider({
     name: METRIC.queueDepth,
-    help: 'Texts waiting in the batcher queue for a model call.',
-    inject: [BatchingClassifier],
-    collect(this: Gauge, batcher: BatchingClassifier) {
-      this.set(batcher.queueDepth);
+    help: 'Texts waiting in the scheduler queue for a model call.',
+    inject: [InferenceService],
+    collect(this: Gauge, inference: InferenceService) {
+      this.set(inference.scheduler.queuedTexts);
     },
   }),
   makeGaugeProvider({
-    name: METRIC.queueCapacity,
-    help: 'Texts the batcher queue holds (QUEUE_MAX_TEXTS); past it requests are answered 503 at once.',
+    name: METRIC.queueTokens,
+    help: 'Tokens of the texts waiting in the scheduler queue.',
+    inject: [InferenceService],
+    collect(this: Gauge, inference: InferenceService) {
+      this.set(inference.scheduler.queuedTokens);
+    },
+  }),
+  makeGaugeProvider({
+    name: METRIC.queueCapacityTokens,
+    help: 'Tokens the scheduler queue holds (QUEUE_MAX_TOKENS); past it requests are answered 503 at once.',
     inject: [SETTINGS],
     collect(this: Gauge, settings: Settings) {
-      this.set(settings.queueMaxTexts);
+      this.set(settings.queueMaxTokens);
     },
+  }),
+  makeCounterProvider({
+    name: METRIC.admissions,
+    help:
+      'Requests that needed the model, by outcome: admitted, or refused as over-capacity (503: not servable ' +
+      'within REQUEST_TIMEOUT_MS now), queue-full (503: QUEUE_MAX_TOKENS) or too-costly (413: never servable in time).',
+    labelNames: ['outcome'],
+  }),
+  makeCounterProvider({
+    name: METRIC.queueDrops,
+    help: 'Queued texts taken out before their model call, by reason: deadline (REQUEST_TIMEOUT_MS) or cancelled (client hung up).',
+    labelNames: ['reason'],
   }),
 ];

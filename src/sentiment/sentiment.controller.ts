@@ -1,6 +1,8 @@
-import { Body, Controller, Get, HttpCode, Post, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { ApiKeySecurity } from '../auth/api-key-security.js';
+import { NeedsModel } from '../inference/needs-model.js';
 import { PredictionCacheInterceptor } from '../cache/prediction-cache.interceptor.js';
 import { ApiProblemResponses, headerRef, RATE_LIMIT_STATUS_HEADERS } from '../http/openapi-responses.js';
 import { ModelInfoDto } from './dto/model-info.dto.js';
@@ -8,7 +10,8 @@ import { MODEL_INFO_EXAMPLE, PREDICT_REQUEST_EXAMPLE, PREDICT_RESPONSE_EXAMPLE }
 import { PredictRequestDto } from './dto/predict-request.dto.js';
 import { LabelScoreDto, PredictResponseDto } from './dto/predict-response.dto.js';
 import { PredictRequestPipe } from './predict-request.pipe.js';
-import { SentimentService } from './sentiment.service.js';
+import { clientGoneSignal } from './client-gone.js';
+import { SentimentService, type PredictOutcome } from './sentiment.service.js';
 
 @ApiTags('sentiment')
 @ApiExtraModels(LabelScoreDto)
@@ -20,6 +23,7 @@ export class SentimentController {
   @Post('sentiment/predict')
   @HttpCode(200)
   @UseInterceptors(PredictionCacheInterceptor)
+  @NeedsModel()
   @ApiOperation({
     operationId: 'predictSentiment',
     summary: 'Classify texts as POSITIVE or NEGATIVE',
@@ -42,9 +46,12 @@ export class SentimentController {
     headers: { 'X-Cache': headerRef('X-Cache'), ...RATE_LIMIT_STATUS_HEADERS },
   })
   @ApiProblemResponses('/v1/sentiment/predict', [400, 401, 413, 415, 422, 429, 503])
-  predict(@Body(PredictRequestPipe) body: PredictRequestDto): Promise<PredictResponseDto> {
-    // The cache interceptor hands over only the texts it does not hold, and sets X-Cache.
-    return this.sentiment.predict(body.text);
+  predict(
+    @Body(PredictRequestPipe) body: PredictRequestDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<PredictOutcome> {
+    // The cache interceptor turns the outcome's cache status into X-Cache.
+    return this.sentiment.predict(body.text, { signal: clientGoneSignal(reply) });
   }
 
   @Get('model')

@@ -1,30 +1,43 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PredictionCache } from '../cache/prediction-cache.js';
+import { PredictionCache, type CacheStatus } from '../cache/prediction-cache.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
+import { InferenceService } from '../inference/inference.service.js';
 import type { Prediction } from '../model/label-scores.js';
-import { BatchingClassifier } from '../inference/batching-classifier.service.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import type { ModelInfoDto } from './dto/model-info.dto.js';
 
-/** What the predict route answers: the model's name and one prediction per text. */
-export interface PredictResult {
+/** What the predict route answers (the model's name and one prediction per text), and how the cache served it. */
+export interface PredictOutcome {
   model: string;
   predictions: Prediction[];
+  cacheStatus: CacheStatus;
+}
+
+/** Who is asking, for fairness and isolation, and whether they are still there. */
+export interface PredictContext {
+  /** The caller's tenant (derived from its API key), if keys are configured. */
+  tenant?: string;
+  /** Aborted when the client hangs up. */
+  signal?: AbortSignal;
 }
 
 @Injectable()
 export class SentimentService {
   constructor(
     private readonly model: SentimentModel,
-    private readonly classifier: BatchingClassifier,
+    private readonly inference: InferenceService,
     private readonly cache: PredictionCache,
     @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
 
-  async predict(texts: readonly string[]): Promise<PredictResult> {
-    const predictions = await this.classifier.classify(texts);
-    return { model: this.model.requireInfo().name, predictions };
+  /** Cached texts are answered from the cache; the rest go through the scheduler to the model. */
+  async predict(texts: readonly string[], context: PredictContext = {}): Promise<PredictOutcome> {
+    const info = this.model.requireInfo();
+    const { predictions, status } = await this.cache.predict(texts, info, (misses) =>
+      this.inference.classify(misses, { flow: context.tenant, scope: context.tenant, signal: context.signal }),
+    );
+    return { model: info.name, predictions, cacheStatus: status };
   }
 
   modelInfo(): ModelInfoDto {

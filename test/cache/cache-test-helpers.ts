@@ -25,9 +25,12 @@ export function classifiedTexts(spy: ReturnType<typeof spyOnModel>): string[] {
   return spy.mock.calls.flatMap(([texts]) => [...texts]).sort();
 }
 
-/** Watches the real model (a spy, not a stand-in: the model still computes every answer). */
+/**
+ * Watches the real model (a spy, not a stand-in: the model still computes every answer). Every
+ * text the model computes is tokenized first, once, so the tokenizer calls list them.
+ */
 export function spyOnModel(model: SentimentModel) {
-  return jest.spyOn(model, 'classify');
+  return jest.spyOn(model, 'tokenize');
 }
 
 /** Same labels in the same order, scores within 1e-6. */

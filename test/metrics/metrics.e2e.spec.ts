@@ -129,7 +129,7 @@ describe('GET /metrics (real app, tiny baseline model, in-memory cache)', () => 
     expect(sumOf(metrics, 'sentiment_model_load_duration_seconds')).toBeCloseTo(info.loadTimeMs / 1000, 6);
     expect(sumOf(metrics, 'sentiment_ready')).toBe(1);
     expect(sumOf(metrics, 'sentiment_queue_depth')).toBe(0);
-    expect(sumOf(metrics, 'sentiment_queue_capacity')).toBe(t.settings.queueMaxTexts);
+    expect(sumOf(metrics, 'sentiment_queue_capacity_tokens')).toBe(t.settings.queueMaxTokens);
 
     t.app.get(ShutdownState).begin();
     expect(sumOf(await scrape(server), 'sentiment_ready')).toBe(0);

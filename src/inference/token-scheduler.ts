@@ -1,0 +1,480 @@
+import { TooCostlyError } from '../common/too-costly-error.js';
+import { UnavailableError } from '../common/unavailable-error.js';
+import { CallCostModel, type CallShape, type CostEstimator } from './call-cost-model.js';
+import type { Clock } from './clock.js';
+
+export interface TokenSchedulerOptions {
+  /** Padded tokens one model call may carry: texts × the longest sequence among them. */
+  maxBatchTokens: number;
+  /** Texts one model call may carry. */
+  maxBatchTexts: number;
+  /** How long the first queued text waits for company before a partial batch runs. */
+  windowMs: number;
+  /** Model calls running at once (one per model worker). */
+  maxConcurrentCalls: number;
+  /** Tokens allowed to wait (a memory bound); past it requests are refused. */
+  maxQueueTokens: number;
+  /** Every request's deadline; admission promises to finish within it. */
+  deadlineMs: number;
+}
+
+/** One text ready for the model: the key that coalesces identical texts, and its token ids. */
+export interface TokenizedText {
+  key: string;
+  tokens: Int32Array;
+}
+
+/** Runs one model call on token sequences: one output per sequence, in the same order. */
+export type RunCall<T> = (sequences: readonly Int32Array[]) => Promise<T[]>;
+
+export interface SubmitOptions {
+  /**
+   * The unit of fairness: model time is shared round-robin between flows (an API key's tenant;
+   * without one, each request is its own flow).
+   */
+  flow?: string;
+  /** Aborted when the client hangs up: the request's texts that have not started leave the queue. */
+  signal?: AbortSignal;
+}
+
+export type RefusalReason = 'over-capacity' | 'queue-full' | 'too-costly';
+export type DropReason = 'deadline' | 'cancelled';
+
+export interface FinishedCall {
+  texts: number;
+  realTokens: number;
+  paddedTokens: number;
+  seconds: number;
+  ok: boolean;
+}
+
+/** What the scheduler reports, e.g. to metrics. */
+export interface SchedulerListener {
+  onCall?(call: FinishedCall): void;
+  onAdmit?(texts: number, tokens: number): void;
+  onRefuse?(reason: RefusalReason): void;
+  onDrop?(reason: DropReason, texts: number): void;
+}
+
+/**
+ * Share of the deadline an admitted request is expected to need at most: the margin absorbs the
+ * cost model's error and requests that fairness lets in ahead.
+ */
+const ADMISSION_SHARE = 0.8;
+/** Starting estimate of real / padded tokens, corrected by every call. */
+const PRIOR_PADDING_EFFICIENCY = 0.9;
+
+interface Waiter<T> {
+  request: PendingRequest<T>;
+  index: number;
+}
+
+/** One distinct text, queued or running, with every request position waiting for it. */
+interface Entry<T> {
+  key: string;
+  tokens: Int32Array;
+  waiters: Waiter<T>[];
+  /** The flow whose queue holds it; undefined once it runs. */
+  flow?: Flow<T>;
+}
+
+interface Flow<T> {
+  id: string;
+  /** Not-started texts in the order this flow's texts are served. */
+  pending: Entry<T>[];
+}
+
+interface PendingRequest<T> {
+  results: T[];
+  remaining: number;
+  settled: boolean;
+  entries: Set<Entry<T>>;
+  deadlineTimer: unknown;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  resolve(results: T[]): void;
+  reject(error: Error): void;
+}
+
+interface RunningCall {
+  startedAt: number;
+  expectedSeconds: number;
+}
+
+/**
+ * Between requests and the model: counts cost in tokens, not texts. A model call carries up to
+ * `maxBatchTokens` padded tokens and `maxBatchTexts` texts of similar length; a text joins a call
+ * only while padding it costs less than a call of its own would (per the cost model). Flows take
+ * turns leading a call, and each offers at most one call's worth of texts to it, so a request of
+ * hundreds of long texts is cut into chunks interleaved with everyone else's. Identical texts in
+ * flight are computed once. Admission uses the cost model fitted from real calls: a request is
+ * refused only when it could not finish within the deadline; one that could never (on an idle
+ * service) is too costly. Deadlines and hang-ups take unstarted texts out of the queue.
+ */
+export class TokenScheduler<T> {
+  readonly costModel: CostEstimator;
+  private readonly inFlight = new Map<string, Entry<T>>();
+  private readonly ring: Flow<T>[] = [];
+  private readonly flows = new Map<string, Flow<T>>();
+  private cursor = 0;
+  private nextRequestId = 1;
+  private readonly running = new Set<RunningCall>();
+  private windowTimer?: unknown;
+  private windowStartedAt = 0;
+  private paddingEfficiency = PRIOR_PADDING_EFFICIENCY;
+  private pendingTexts = 0;
+  private pendingTokens = 0;
+  /** Σ length² of pending texts: attention's share of their cost. */
+  private pendingTokenSquares = 0;
+
+  constructor(
+    private readonly run: RunCall<T>,
+    private readonly options: TokenSchedulerOptions,
+    private readonly clock: Clock,
+    private readonly listener: SchedulerListener = {},
+    costModel?: CostEstimator,
+  ) {
+    this.costModel = costModel ?? new CallCostModel();
+  }
+
+  /** Texts waiting for a model call (not counting running ones). */
+  get queuedTexts(): number {
+    return this.pendingTexts;
+  }
+
+  /** Tokens of the texts waiting for a model call. */
+  get queuedTokens(): number {
+    return this.pendingTokens;
+  }
+
+  /** Seconds until the queued and running work is done, from the fitted cost model. */
+  estimatedWaitSeconds(): number {
+    const now = this.clock.now();
+    let runningLeft = 0;
+    for (const call of this.running) {
+      runningLeft += Math.max(0, call.expectedSeconds - (now - call.startedAt) / 1000);
+    }
+    const queued = this.queuedSeconds(this.pendingTexts, this.pendingTokens, this.pendingTokenSquares);
+    return (runningLeft + queued) / this.options.maxConcurrentCalls;
+  }
+
+  /** Seconds of model time the deadline lets an admitted request's wait and work take. */
+  get admissionLimitSeconds(): number {
+    return (this.options.deadlineMs / 1000) * ADMISSION_SHARE;
+  }
+
+  /**
+   * The refusal every new request would get now (even one that needs no model time: the queue
+   * alone is over the limit), or undefined. Lets the HTTP edge refuse before reading a body.
+   */
+  refusalForAnyRequest(): UnavailableError | undefined {
+    const wait = this.estimatedWaitSeconds();
+    return wait > this.admissionLimitSeconds ? overCapacity(wait - this.admissionLimitSeconds) : undefined;
+  }
+
+  /**
+   * Classifies `texts`, resolving with one result per text in order. Rejects with a
+   * TooCostlyError when the request alone needs more than the deadline allows, an
+   * UnavailableError when it cannot be served within the deadline now (queue), when the
+   * deadline passes, when the client hangs up, or when a model call for one of its texts fails.
+   */
+  submit(texts: readonly TokenizedText[], options: SubmitOptions = {}): Promise<T[]> {
+    if (texts.length === 0) return Promise.resolve([]);
+    if (options.signal?.aborted) return Promise.reject(cancelled());
+    const fresh = new Map<string, TokenizedText>();
+    for (const text of texts) if (!this.inFlight.has(text.key)) fresh.set(text.key, text);
+    let tokens = 0;
+    let squares = 0;
+    for (const { tokens: ids } of fresh.values()) {
+      tokens += ids.length;
+      squares += ids.length * ids.length;
+    }
+    const refusal = this.admit(fresh.size, tokens, squares);
+    if (refusal) {
+      this.listener.onRefuse?.(refusal instanceof TooCostlyError ? 'too-costly' : refusalReason(refusal));
+      return Promise.reject(refusal);
+    }
+    this.listener.onAdmit?.(texts.length, tokens);
+    return new Promise<T[]>((resolve, reject) => {
+      const request: PendingRequest<T> = {
+        results: new Array<T>(texts.length),
+        remaining: texts.length,
+        settled: false,
+        entries: new Set(),
+        deadlineTimer: undefined,
+        signal: options.signal,
+        resolve,
+        reject,
+      };
+      const flow = this.flowFor(options.flow ?? `request:${this.nextRequestId++}`);
+      // Shortest first within a request: its chunks then group well by length.
+      const order = texts
+        .map((text, index) => ({ text, index }))
+        .sort((a, b) => a.text.tokens.length - b.text.tokens.length);
+      for (const { text, index } of order) this.attach(request, flow, text, index);
+      // A request whose texts are all in flight already queued nothing of its own.
+      this.pruneFlows();
+      request.deadlineTimer = this.clock.setTimeout(() => this.drop(request, 'deadline'), this.options.deadlineMs);
+      if (options.signal) {
+        request.onAbort = () => this.drop(request, 'cancelled');
+        options.signal.addEventListener('abort', request.onAbort, { once: true });
+      }
+      this.schedule();
+    });
+  }
+
+  private admit(texts: number, tokens: number, squares: number): Error | undefined {
+    const own = this.queuedSeconds(texts, tokens, squares) / this.options.maxConcurrentCalls;
+    const limit = this.admissionLimitSeconds;
+    // Never servable, even alone on an idle service: a retry cannot help, so not a 503.
+    if (own > limit || tokens > this.options.maxQueueTokens) return new TooCostlyError(own, limit);
+    if (this.pendingTokens + tokens > this.options.maxQueueTokens) {
+      return new UnavailableError(
+        'The service is at capacity; retry after the indicated delay.',
+        this.estimatedWaitSeconds(),
+        'queue-full',
+      );
+    }
+    const wait = this.estimatedWaitSeconds();
+    return wait + own > limit ? overCapacity(wait + own - limit) : undefined;
+  }
+
+  /** Expected model seconds for queued texts, batched as well as the measured padding allows. */
+  private queuedSeconds(texts: number, tokens: number, squares: number): number {
+    if (texts === 0) return 0;
+    const { fixed, perKiloToken, perMegaTokenLength } = this.costModel.current;
+    const calls = Math.max(1, texts / this.options.maxBatchTexts, tokens / this.options.maxBatchTokens);
+    return (
+      fixed * calls + (perKiloToken * tokens) / 1e3 / this.paddingEfficiency + (perMegaTokenLength * squares) / 1e6
+    );
+  }
+
+  private flowFor(id: string): Flow<T> {
+    let flow = this.flows.get(id);
+    if (!flow) {
+      flow = { id, pending: [] };
+      this.flows.set(id, flow);
+      this.ring.push(flow);
+    }
+    return flow;
+  }
+
+  private attach(request: PendingRequest<T>, flow: Flow<T>, text: TokenizedText, index: number): void {
+    let entry = this.inFlight.get(text.key);
+    if (!entry) {
+      entry = { key: text.key, tokens: text.tokens, waiters: [], flow };
+      this.inFlight.set(text.key, entry);
+      flow.pending.push(entry);
+      this.countPending(entry, 1);
+    }
+    entry.waiters.push({ request, index });
+    request.entries.add(entry);
+  }
+
+  private countPending(entry: Entry<T>, sign: 1 | -1): void {
+    const length = entry.tokens.length;
+    if (this.pendingTexts === 0 && sign === 1) this.windowStartedAt = this.clock.now();
+    this.pendingTexts += sign;
+    this.pendingTokens += sign * length;
+    this.pendingTokenSquares += sign * length * length;
+  }
+
+  private schedule(): void {
+    while (this.running.size < this.options.maxConcurrentCalls && this.pendingTexts > 0) {
+      const windowLeft = this.windowStartedAt + this.options.windowMs - this.clock.now();
+      const full = this.pendingTexts >= this.options.maxBatchTexts || this.pendingTokens >= this.options.maxBatchTokens;
+      if (!full && windowLeft > 0) {
+        this.windowTimer ??= this.clock.setTimeout(() => {
+          this.windowTimer = undefined;
+          this.schedule();
+        }, windowLeft);
+        return;
+      }
+      void this.runCall(this.takeBatch());
+    }
+  }
+
+  /**
+   * The next call: led by the flow whose turn it is (its next text is the seed), drawn from a
+   * pool where every flow offers at most one call's worth of texts, grown around the seed by
+   * length while a text is cheaper padded into this call than run alone.
+   */
+  private takeBatch(): Entry<T>[] {
+    const { maxBatchTexts, maxBatchTokens } = this.options;
+    // The cursor may point one past the end: at a flow that arrives next, or else the first.
+    this.cursor %= this.ring.length;
+    const seed = this.ring[this.cursor].pending[0];
+    const pool: Entry<T>[] = [];
+    for (let i = 0; i < this.ring.length; i++) {
+      const flow = this.ring[(this.cursor + i) % this.ring.length];
+      let offeredTexts = 0;
+      let offeredTokens = 0;
+      for (const entry of flow.pending) {
+        const length = entry.tokens.length;
+        if (offeredTexts === maxBatchTexts || (offeredTexts > 0 && offeredTokens + length > maxBatchTokens)) break;
+        pool.push(entry);
+        offeredTexts++;
+        offeredTokens += length;
+      }
+    }
+    const sorted = pool.sort((a, b) => a.tokens.length - b.tokens.length);
+    let low = sorted.indexOf(seed);
+    let high = low;
+    let shape: CallShape = { texts: 1, paddedLength: seed.tokens.length };
+    for (;;) {
+      const left = low > 0 ? this.growth(shape, sorted[low - 1]) : undefined;
+      const right = high < sorted.length - 1 ? this.growth(shape, sorted[high + 1]) : undefined;
+      const best = left && (!right || left.marginal <= right.marginal) ? left : right;
+      if (!best) break;
+      if (best === left) low--;
+      else high++;
+      shape = best.shape;
+    }
+    const batch = sorted.slice(low, high + 1);
+    for (const entry of batch) this.unqueue(entry);
+    this.cursor++;
+    this.pruneFlows();
+    if (this.windowTimer !== undefined) {
+      this.clock.clearTimeout(this.windowTimer);
+      this.windowTimer = undefined;
+    }
+    return batch;
+  }
+
+  /** The call grown by `entry`, if it fits and padding it in is cheaper than its own call. */
+  private growth(shape: CallShape, entry: Entry<T>): { shape: CallShape; marginal: number } | undefined {
+    const grown: CallShape = {
+      texts: shape.texts + 1,
+      paddedLength: Math.max(shape.paddedLength, entry.tokens.length),
+    };
+    if (grown.texts > this.options.maxBatchTexts) return undefined;
+    if (grown.texts * grown.paddedLength > this.options.maxBatchTokens) return undefined;
+    const marginal = this.costModel.seconds(grown) - this.costModel.seconds(shape);
+    const alone = this.costModel.seconds({ texts: 1, paddedLength: entry.tokens.length });
+    return marginal < alone ? { shape: grown, marginal } : undefined;
+  }
+
+  private unqueue(entry: Entry<T>): void {
+    const flow = entry.flow;
+    if (!flow) return;
+    flow.pending.splice(flow.pending.indexOf(entry), 1);
+    entry.flow = undefined;
+    this.countPending(entry, -1);
+  }
+
+  /**
+   * Drops flows with nothing queued, keeping the cursor on the flow whose turn is next. New flows
+   * join at the end of the ring, so one that arrives when the cursor is past the end leads next.
+   */
+  private pruneFlows(): void {
+    for (let i = this.ring.length - 1; i >= 0; i--) {
+      if (this.ring[i].pending.length > 0) continue;
+      this.flows.delete(this.ring[i].id);
+      this.ring.splice(i, 1);
+      if (i < this.cursor) this.cursor--;
+    }
+  }
+
+  private async runCall(batch: Entry<T>[]): Promise<void> {
+    const paddedLength = Math.max(...batch.map((entry) => entry.tokens.length));
+    const shape: CallShape = { texts: batch.length, paddedLength };
+    const call: RunningCall = { startedAt: this.clock.now(), expectedSeconds: this.costModel.seconds(shape) };
+    this.running.add(call);
+    let outcome: { results: T[] } | { error: Error };
+    try {
+      const results = await this.run(batch.map((entry) => entry.tokens));
+      if (results.length !== batch.length)
+        throw new Error(`model returned ${results.length} results for ${batch.length} texts`);
+      outcome = { results };
+    } catch (error) {
+      outcome = { error: error as Error };
+    }
+    const seconds = (this.clock.now() - call.startedAt) / 1000;
+    this.running.delete(call);
+    const realTokens = batch.reduce((sum, entry) => sum + entry.tokens.length, 0);
+    const paddedTokens = batch.length * paddedLength;
+    const ok = 'results' in outcome;
+    if (ok) {
+      this.costModel.observe(shape, seconds);
+      this.paddingEfficiency = this.paddingEfficiency * 0.9 + (realTokens / paddedTokens) * 0.1;
+    }
+    this.listener.onCall?.({ texts: batch.length, realTokens, paddedTokens, seconds, ok });
+    batch.forEach((entry, i) => {
+      this.inFlight.delete(entry.key);
+      for (const waiter of entry.waiters) {
+        if ('results' in outcome) this.fulfil(waiter, outcome.results[i]);
+        else this.fail(waiter.request, modelFailure(outcome.error));
+      }
+    });
+    this.schedule();
+  }
+
+  private fulfil({ request, index }: Waiter<T>, result: T): void {
+    if (request.settled) return;
+    request.results[index] = result;
+    if (--request.remaining === 0) {
+      this.settle(request);
+      request.resolve(request.results);
+    }
+  }
+
+  private fail(request: PendingRequest<T>, error: Error): void {
+    if (request.settled) return;
+    this.settle(request);
+    request.reject(error);
+  }
+
+  private settle(request: PendingRequest<T>): void {
+    request.settled = true;
+    this.clock.clearTimeout(request.deadlineTimer);
+    if (request.onAbort) request.signal?.removeEventListener('abort', request.onAbort);
+  }
+
+  /** Deadline passed or client gone: answer now, and drop its texts nobody else waits for that have not started. */
+  private drop(request: PendingRequest<T>, reason: DropReason): void {
+    if (request.settled) return;
+    this.fail(
+      request,
+      reason === 'deadline'
+        ? new UnavailableError(
+            'The request could not be served within REQUEST_TIMEOUT_MS.',
+            this.estimatedWaitSeconds(),
+            'request-timeout',
+          )
+        : cancelled(),
+    );
+    let dropped = 0;
+    for (const entry of request.entries) {
+      entry.waiters = entry.waiters.filter((waiter) => waiter.request !== request);
+      if (entry.waiters.length === 0 && entry.flow) {
+        this.unqueue(entry);
+        this.inFlight.delete(entry.key);
+        dropped++;
+      }
+    }
+    this.pruneFlows();
+    this.listener.onDrop?.(reason, dropped);
+  }
+}
+
+function overCapacity(excessSeconds: number): UnavailableError {
+  return new UnavailableError(
+    'The service cannot answer this request within its deadline now; retry after the indicated delay.',
+    excessSeconds,
+    'over-capacity',
+  );
+}
+
+function refusalReason(error: Error): RefusalReason {
+  return error instanceof UnavailableError && error.reason === 'queue-full' ? 'queue-full' : 'over-capacity';
+}
+
+function cancelled(): UnavailableError {
+  return new UnavailableError('The client closed the request.', 1, 'cancelled');
+}
+
+function modelFailure(cause: Error): UnavailableError {
+  const error = new UnavailableError('The model failed on this batch; retry the request.', 1, 'inference-failed');
+  error.cause = cause;
+  return error;
+}
