@@ -1,6 +1,8 @@
 import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
+import { apiKeyOf } from '../auth/api-key-credential.js';
+import { tenantOf } from '../auth/tenant.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import type { Prediction } from '../model/label-scores.js';
@@ -35,13 +37,20 @@ export class PredictionCacheInterceptor implements NestInterceptor {
     const texts = cacheableTexts(request.body, this.settings);
     const info = this.model.info;
     if (!texts || !info) return next.handle();
+    // The API-key guard has run: a key here is a valid one.
+    const tenant = tenantOf(apiKeyOf(request.headers), this.settings);
     return from(
       this.cache
-        .predict(texts, info, async (misses) => {
-          request.body = { text: misses };
-          const answer = (await lastValueFrom(next.handle())) as PredictAnswer;
-          return answer.predictions;
-        })
+        .predict(
+          texts,
+          info,
+          async (misses) => {
+            request.body = { text: misses };
+            const answer = (await lastValueFrom(next.handle())) as PredictAnswer;
+            return answer.predictions;
+          },
+          tenant,
+        )
         .then(({ predictions, status }) => {
           void http.getResponse<FastifyReply>().header(CACHE_HEADER, status);
           return { model: info.name, predictions };
