@@ -1,4 +1,4 @@
-# Sentiment API image: Node 20 on Debian bookworm slim, model baked in, non-root.
+# Sentiment API image: Node 24 LTS on Debian bookworm slim, model baked in, non-root.
 #
 #   docker build -t sentiment-api .                                   # real DistilBERT from the hub
 #   docker build --build-arg MODEL_DTYPE=q8 -t sentiment-api .        # its int8-quantized ONNX file
@@ -6,16 +6,21 @@
 #
 # CI builds and runs it with podman/buildah: scripts/container-smoke.ts.
 
-ARG NODE_IMAGE=docker.io/library/node:20-bookworm-slim
+# Pinned by digest (the multi-arch index of the tag beside it): a rebuild gets the same base until
+# this line is changed on purpose. Refresh: `docker buildx imagetools inspect node:24-bookworm-slim`.
+ARG NODE_IMAGE=docker.io/library/node:24.20.0-bookworm-slim@sha256:ba849c60be29959425b8734d57b8b4b7d56f98edd9504c9af091d5281095a71e
 # hub: download MODEL_ID at build time. baseline: generate the project's baseline (no network
 # beyond npm), for offline builds and benchmarks.
 ARG MODEL_SOURCE=hub
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
-# .npmrc keeps onnxruntime-node's install script from downloading GPU binaries.
-COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+# No install scripts run in the image (one of them is swagger-ui-dist's telemetry, @scarf/scarf).
+# None is needed: onnxruntime-node's only downloads CUDA binaries (the package bundles the CPU
+# ones), esbuild's only checks the binary its platform package already holds, protobufjs's only
+# prints a version warning, and @parcel/watcher's builds from source only when no prebuilt fits.
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
 
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./

@@ -214,7 +214,7 @@ async function main(): Promise<void> {
   );
   // The service's batching and queue settings as the benchmarked servers resolve them; a bad
   // --env value fails here, before anything starts.
-  const settings = loadSettings({ NODE_ENV: 'production', ...extraEnv });
+  const settings = loadSettings({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true', ...extraEnv });
 
   if (!values['skip-build']) buildService(log);
   ensureBaseline(modelsDir, 'base', log);

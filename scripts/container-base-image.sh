@@ -1,32 +1,45 @@
 #!/usr/bin/env bash
-# Makes sure the Dockerfile's base image (node:20-bookworm-slim) is in local podman storage.
+# Makes sure the Dockerfile's base image (its NODE_IMAGE, node:24-bookworm-slim pinned by digest) is
+# in local podman storage, and prints the reference to build from (--build-arg NODE_IMAGE=...).
 #
-# Where images can be pulled, this pulls it. Where they cannot (CI machines reach only the npm
-# registry and the Debian mirror), it builds a stand-in with the same layout: a minimal Debian
-# bookworm from debootstrap plus this machine's Node 20 under /usr/local, as the official image
-# has it. Runs once per machine: an image already present is kept.
+# Where images can be pulled, this pulls the pinned image and prints it. Where they cannot (CI
+# machines reach only the npm registry and the Debian mirror), it builds a stand-in with the same
+# layout: a minimal Debian bookworm from debootstrap plus this machine's Node under /usr/local, as
+# the official image has it. A stand-in cannot have the pinned digest, so it is tagged with the tag
+# alone and that is what is printed. Runs once per machine: an image already present is kept.
 #
 # Usage: scripts/container-base-image.sh            (root; podman, and debootstrap for the stand-in)
-# Env:   BASE_IMAGE     image to provide (default docker.io/library/node:20-bookworm-slim)
+# Env:   BASE_IMAGE     image to provide (default: the Dockerfile's NODE_IMAGE)
 #        DEBIAN_MIRROR  mirror for debootstrap (default: the first one in this machine's apt sources)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-BASE_IMAGE="${BASE_IMAGE:-docker.io/library/node:20-bookworm-slim}"
-NODE_MAJOR=20
+BASE_IMAGE="${BASE_IMAGE:-$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile)}"
+# The tag without the digest, e.g. docker.io/library/node:24.20.0-bookworm-slim.
+STAND_IN_IMAGE="${BASE_IMAGE%@*}"
+NODE_MAJOR=$(sed -E 's/.*:([0-9]+)[.-].*/\1/' <<<"$STAND_IN_IMAGE")
 
 log() { printf '[base-image] %s\n' "$*" >&2; }
 
 if podman image exists "$BASE_IMAGE"; then
   log "$BASE_IMAGE already present"
+  echo "$BASE_IMAGE"
   exit 0
 fi
 
 if timeout 300 podman pull --quiet "$BASE_IMAGE" >/dev/null 2>&1; then
   log "pulled $BASE_IMAGE"
+  echo "$BASE_IMAGE"
   exit 0
 fi
 
-log "$BASE_IMAGE cannot be pulled here: building a stand-in"
+if podman image exists "$STAND_IN_IMAGE"; then
+  log "$BASE_IMAGE cannot be pulled here: using the stand-in $STAND_IN_IMAGE already present"
+  echo "$STAND_IN_IMAGE"
+  exit 0
+fi
+
+log "$BASE_IMAGE cannot be pulled here: building a stand-in $STAND_IN_IMAGE"
 
 apt_mirror() {
   if [[ -n "${DEBIAN_MIRROR:-}" ]]; then
@@ -73,5 +86,6 @@ if [[ -n "${NODE_EXTRA_CA_CERTS:-}" && -f "$NODE_EXTRA_CA_CERTS" ]]; then
   changes+=(--change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/build-host-ca.crt')
 fi
 
-tar -C "$rootfs" -c . | podman import --quiet "${changes[@]}" --message "stand-in for $BASE_IMAGE (debootstrap + Node $("$node_bin" -v))" - "$BASE_IMAGE" >/dev/null
-log "imported stand-in $BASE_IMAGE"
+tar -C "$rootfs" -c . | podman import --quiet "${changes[@]}" --message "stand-in for $BASE_IMAGE (debootstrap + Node $("$node_bin" -v))" - "$STAND_IN_IMAGE" >/dev/null
+log "imported stand-in $STAND_IN_IMAGE"
+echo "$STAND_IN_IMAGE"

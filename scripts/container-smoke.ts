@@ -225,8 +225,17 @@ async function main(): Promise<void> {
   await mkdir(workDir, { recursive: true });
 
   log('base image');
-  const base = await runLogged('bash', ['scripts/container-base-image.sh'], join(workDir, 'base-image.log'));
-  if (base !== 0) throw new Error(`scripts/container-base-image.sh failed: see ${join(workDir, 'base-image.log')}`);
+  // The script logs on stderr and prints the image to build from: the pinned base, or its stand-in.
+  const baseLog = join(workDir, 'base-image.log');
+  let nodeImage: string;
+  try {
+    const { stdout, stderr } = await execFileAsync('bash', ['scripts/container-base-image.sh'], { maxBuffer: 64 * MB });
+    await writeFile(baseLog, stderr);
+    nodeImage = stdout.trim();
+  } catch (error) {
+    await writeFile(baseLog, (error as { stderr?: string }).stderr ?? String(error));
+    throw new Error(`scripts/container-base-image.sh failed: see ${baseLog}`, { cause: error });
+  }
 
   log(`building ${image} (MODEL_SOURCE=${values['model-source']})`);
   const buildStarted = performance.now();
@@ -246,6 +255,8 @@ async function main(): Promise<void> {
       // Independent stages (dependencies, model, runtime base) build side by side.
       '--jobs',
       '2',
+      '--build-arg',
+      `NODE_IMAGE=${nodeImage}`,
       '--build-arg',
       `MODEL_SOURCE=${values['model-source']}`,
       '--tag',
@@ -282,6 +293,8 @@ async function main(): Promise<void> {
     const env = [
       `PORT=${port}`,
       `SHUTDOWN_DRAIN_MS=${SMOKE_DRAIN_MS}`,
+      // The image is production: it refuses to start without API keys unless told to serve openly.
+      'ALLOW_ANONYMOUS=true',
       // chroot isolation has no PID namespace, so tini is not PID 1 here: let it reap as a subreaper.
       'TINI_SUBREAPER=1',
     ].flatMap((entry) => ['--env', entry]);

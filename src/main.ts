@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { InvalidSettingError, loadSettings, type Settings } from './config/settings.js';
+import { Logger } from '@nestjs/common';
+import { InvalidSettingError, loadSettings, startupWarnings, type Settings } from './config/settings.js';
 import { handleShutdownSignals } from './health/graceful-shutdown.js';
 import { createApp } from './http/create-app.js';
 import { SentimentModel } from './model/sentiment-model.service.js';
@@ -19,6 +20,7 @@ function settingsOrExit(): Settings {
 async function main(): Promise<void> {
   const settings = settingsOrExit();
   const app = await createApp(settings);
+  for (const warning of startupWarnings(settings)) new Logger('Settings').warn(warning);
   // Not enableShutdownHooks(): it would close the app the moment SIGTERM arrives, with no drain.
   handleShutdownSignals(app, settings.shutdownDrainMs);
   await app.listen({ port: settings.port, host: settings.host });

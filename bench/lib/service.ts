@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PayloadGenerator } from '../../k6/lib/payload.js';
@@ -35,8 +36,11 @@ export async function startBenchServer(name: string, options: BenchServerOptions
     // The bench measures the engine and the service path, not the per-client rate limit, which
     // all its connections from one IP would hit within seconds.
     RATE_LIMIT_ENABLED: 'false',
+    // Production refuses to start open or with plain-SHA-256 Redis keys unless told: the bench
+    // measures an open service, and its own Redis gets a fresh key secret.
+    ALLOW_ANONYMOUS: 'true',
     ...options.extraEnv,
-    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl, CACHE_KEY_SECRET: randomBytes(32).toString('hex') } : {}),
   });
   return { server, readyMs: performance.now() - started };
 }

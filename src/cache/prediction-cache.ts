@@ -40,9 +40,15 @@ export class PredictionCache {
     return this.stats.backend;
   }
 
-  async predict(texts: readonly string[], model: CachedModel, compute: ComputePredictions): Promise<CachedAnswer> {
+  /** `tenant` (from `tenantOf`): entries of its own, which no other tenant reads; undefined = shared. */
+  async predict(
+    texts: readonly string[],
+    model: CachedModel,
+    compute: ComputePredictions,
+    tenant?: string,
+  ): Promise<CachedAnswer> {
     const distinct = [...new Set(texts)];
-    const keys = distinct.map((text) => this.keys.keyFor(model.fingerprint, text));
+    const keys = distinct.map((text) => this.keys.keyFor(model.fingerprint, text, tenant));
     const lookup = await this.store.getMany(keys);
     if (lookup.status !== 'ok') {
       this.stats.count(lookup.status === 'skipped' ? 'bypass' : 'error', distinct.length);

@@ -11,6 +11,7 @@ export type ModelFallback = 'baseline' | 'none';
 export type BaselinePreset = 'tiny' | 'base';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type NodeEnv = 'production' | 'development' | 'test';
+export type CacheScope = 'tenant' | 'shared';
 
 export interface Settings {
   readonly nodeEnv: NodeEnv;
@@ -39,6 +40,11 @@ export interface Settings {
   readonly cacheTimeoutMs: number;
   /** When set, cache keys are HMAC-SHA256 of the text, so reading Redis cannot confirm guessed texts. */
   readonly cacheKeySecret?: string;
+  /**
+   * `tenant`: with API keys, each key has its own cache entries, so one key cannot learn from a
+   * hit what another sent. `shared`: every key reads every entry (more hits, that oracle open).
+   */
+  readonly cacheScope: CacheScope;
   /** Most padded tokens (texts × longest sequence) in one model call. */
   readonly batchMaxTokens: number;
   /** Most texts in one model call. */
@@ -56,6 +62,8 @@ export interface Settings {
   readonly requestTimeoutMs: number;
   /** Keys accepted on /v1 routes (`API_KEYS` or `API_KEYS_FILE`); empty = the API is open. */
   readonly apiKeys: readonly string[];
+  /** `ALLOW_ANONYMOUS=true`: in production, serve without API keys anyway (refused otherwise). */
+  readonly allowAnonymous: boolean;
   /** The key GET /metrics needs (`METRICS_API_KEY` or `METRICS_API_KEY_FILE`); unset = /metrics is open. */
   readonly metricsApiKey?: string;
   /** Browser origins allowed to call the API (CORS); empty = CORS off, no cross-origin browser calls. */
@@ -232,6 +240,59 @@ function origins(env: Environment, name: string): string[] {
   return [...new Set(list)];
 }
 
+/**
+ * `CACHE_KEY_SECRET` or `CACHE_KEY_SECRET_FILE` (a mounted Kubernetes Secret; surrounding
+ * whitespace ignored). Messages never echo the secret.
+ */
+function cacheKeySecret(env: Environment): string | undefined {
+  const inline = optionalText(env, 'CACHE_KEY_SECRET', /^.{16,}$/s, 'at least 16 characters');
+  const file = read(env, 'CACHE_KEY_SECRET_FILE');
+  if (file === undefined) return inline;
+  if (inline !== undefined)
+    throw new InvalidSettingError('CACHE_KEY_SECRET_FILE', 'unset when CACHE_KEY_SECRET is set', file);
+  let secret: string;
+  try {
+    secret = readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new InvalidSettingError('CACHE_KEY_SECRET_FILE', 'a readable file', file);
+  }
+  if (secret.length < 16)
+    throw new InvalidSettingError('CACHE_KEY_SECRET_FILE', 'a file of at least 16 characters', file);
+  return secret;
+}
+
+/**
+ * Production refuses to start open by accident: without API keys unless anonymous access is
+ * asked for explicitly, and with a shared Redis only if cache keys are HMACs (otherwise whoever
+ * can write to Redis can plant an answer under SHA-256 of a chosen text).
+ */
+function requireProductionSafety(settings: Settings): void {
+  if (settings.nodeEnv !== 'production') return;
+  if (settings.apiKeys.length === 0 && !settings.allowAnonymous) {
+    throw new InvalidSettingError(
+      'API_KEYS',
+      'set (or API_KEYS_FILE) when NODE_ENV=production, unless ALLOW_ANONYMOUS=true opens the API on purpose',
+      '',
+    );
+  }
+  if (settings.redisUrl !== undefined && settings.cacheKeySecret === undefined) {
+    throw new InvalidSettingError(
+      'CACHE_KEY_SECRET',
+      'set (or CACHE_KEY_SECRET_FILE) when NODE_ENV=production and REDIS_URL is set',
+      '',
+    );
+  }
+}
+
+/** What the service logs as a warning at start: settings that are allowed but weaken it. */
+export function startupWarnings(settings: Settings): string[] {
+  const warnings: string[] = [];
+  if (settings.nodeEnv === 'production' && settings.allowAnonymous && settings.apiKeys.length === 0) {
+    warnings.push('ALLOW_ANONYMOUS=true and no API_KEYS: the API is open to anyone who can reach it');
+  }
+  return warnings;
+}
+
 export const DEFAULT_MODEL_ID = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
 const MIB = 1024 * 1024;
 
@@ -239,7 +300,7 @@ export function loadSettings(env: Environment = process.env): Settings {
   const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', ['production', 'development', 'test'], 'development');
   const maxBatchSize = integer(env, 'MAX_BATCH_SIZE', 1000, 1, 100_000);
   const apiKeys = configuredKeys(env, 'API_KEYS', 'API_KEYS_FILE')?.keys ?? [];
-  return {
+  const settings: Settings = {
     nodeEnv,
     host: text(env, 'HOST', '0.0.0.0'),
     port: integer(env, 'PORT', 8000, 1, 65535),
@@ -265,7 +326,8 @@ export function loadSettings(env: Environment = process.env): Settings {
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
     cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     cacheTimeoutMs: integer(env, 'CACHE_TIMEOUT_MS', 50, 1, 10_000),
-    cacheKeySecret: optionalText(env, 'CACHE_KEY_SECRET', /^.{16,}$/s, 'at least 16 characters'),
+    cacheKeySecret: cacheKeySecret(env),
+    cacheScope: oneOf<CacheScope>(env, 'CACHE_SCOPE', ['tenant', 'shared'], 'tenant'),
     // At least one text of the longest sequence DistilBERT takes (512 tokens) must fit in a call.
     batchMaxTokens: integer(env, 'BATCH_MAX_TOKENS', 2048, 512, 1_000_000),
     batchMaxTexts: integer(env, 'BATCH_MAX_TEXTS', 32, 1, 4096),
@@ -274,10 +336,13 @@ export function loadSettings(env: Environment = process.env): Settings {
     maxConcurrentBatches: integer(env, 'MAX_CONCURRENT_BATCHES', 1, 1, 64),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     apiKeys,
+    allowAnonymous: boolean(env, 'ALLOW_ANONYMOUS', false),
     metricsApiKey: metricsApiKey(env, apiKeys),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     rateLimitEnabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     trustProxy: trustProxy(env),
   };
+  requireProductionSafety(settings);
+  return settings;
 }

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { apiKeyOf } from '../auth/api-key-credential.js';
 import { ApiKeySecurity } from '../auth/api-key-security.js';
 import { NeedsModel } from '../inference/needs-model.js';
 import { PredictionCacheInterceptor } from '../cache/prediction-cache.interceptor.js';
@@ -48,10 +49,11 @@ export class SentimentController {
   @ApiProblemResponses('/v1/sentiment/predict', [400, 401, 413, 415, 422, 429, 503])
   predict(
     @Body(PredictRequestPipe) body: PredictRequestDto,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PredictOutcome> {
     // The cache interceptor turns the outcome's cache status into X-Cache.
-    return this.sentiment.predict(body.text, { signal: clientGoneSignal(reply) });
+    return this.sentiment.predict(body.text, { apiKey: apiKeyOf(request.headers), signal: clientGoneSignal(reply) });
   }
 
   @Get('model')

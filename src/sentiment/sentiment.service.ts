@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { tenantOf } from '../auth/tenant.js';
 import { PredictionCache, type CacheStatus } from '../cache/prediction-cache.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
@@ -16,8 +17,8 @@ export interface PredictOutcome {
 
 /** Who is asking, for fairness and isolation, and whether they are still there. */
 export interface PredictContext {
-  /** The caller's tenant (derived from its API key), if keys are configured. */
-  tenant?: string;
+  /** The caller's API key, already checked at the edge; undefined without one. */
+  apiKey?: string;
   /** Aborted when the client hangs up. */
   signal?: AbortSignal;
 }
@@ -34,8 +35,15 @@ export class SentimentService {
   /** Cached texts are answered from the cache; the rest go through the scheduler to the model. */
   async predict(texts: readonly string[], context: PredictContext = {}): Promise<PredictOutcome> {
     const info = this.model.requireInfo();
-    const { predictions, status } = await this.cache.predict(texts, info, (misses) =>
-      this.inference.classify(misses, { flow: context.tenant, scope: context.tenant, signal: context.signal }),
+    // Cache entries and coalesced texts are per tenant unless CACHE_SCOPE=shared; model time is
+    // shared fairly between API keys whatever the cache scope (between requests without keys).
+    const tenant = tenantOf(context.apiKey, this.settings);
+    const flow = tenantOf(context.apiKey, { ...this.settings, cacheScope: 'tenant' });
+    const { predictions, status } = await this.cache.predict(
+      texts,
+      info,
+      (misses) => this.inference.classify(misses, { flow, scope: tenant, signal: context.signal }),
+      tenant,
     );
     return { model: info.name, predictions, cacheStatus: status };
   }

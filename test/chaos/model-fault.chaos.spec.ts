@@ -98,7 +98,10 @@ describe('the model call throwing once under load', () => {
 
 describe('the fault injector outside tests', () => {
   it('refuses to arm, so a production process cannot be made to fail this way', async () => {
-    const t = await startTestApp({ NODE_ENV: 'production', MODEL_FALLBACK: 'baseline' }, { loadModel: false });
+    const t = await startTestApp(
+      { NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true', MODEL_FALLBACK: 'baseline' },
+      { loadModel: false },
+    );
     try {
       expect(() => t.app.get(ModelFaultInjector).failNextCall()).toThrow(/only available with NODE_ENV=test/);
     } finally {

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidSettingError, loadSettings, type Environment } from '../../src/config/settings.js';
+import { InvalidSettingError, loadSettings, startupWarnings, type Environment } from '../../src/config/settings.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
+import { startServerProcess } from '../support/server-process.js';
 
 /** The error `loadSettings` throws for `env`, so a test can look at its variable and message. */
 function settingError(env: Environment): InvalidSettingError {
@@ -33,7 +34,13 @@ describe('loadSettings', () => {
   });
 
   it('turns the baseline fallback off in production', () => {
-    expect(loadSettings({ NODE_ENV: 'production' }).modelFallback).toBe('none');
+    expect(loadSettings({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' }).modelFallback).toBe('none');
+  });
+
+  it('scopes the cache per tenant unless told to share it', () => {
+    expect(loadSettings({}).cacheScope).toBe('tenant');
+    expect(loadSettings({ CACHE_SCOPE: 'shared' }).cacheScope).toBe('shared');
+    expect(settingError({ CACHE_SCOPE: 'global' }).variable).toBe('CACHE_SCOPE');
   });
 
   it.each([
@@ -131,6 +138,72 @@ describe('TRUST_PROXY', () => {
   });
 });
 
+describe('production defaults', () => {
+  const API_KEY = 'api-key-fedcba9876543210';
+  const SECRET = 'cache-key-secret-0123456789';
+  const dir = join(TEST_OUTPUT_DIR, 'settings');
+  const file = (name: string, content: string) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, name), content);
+    return join(dir, name);
+  };
+
+  it('refuses to run without API keys, naming API_KEYS and the way out', () => {
+    const error = settingError({ NODE_ENV: 'production' });
+    expect(error.variable).toBe('API_KEYS');
+    expect(error.message).toMatch(/^Invalid configuration: API_KEYS must be set .*ALLOW_ANONYMOUS=true/);
+  });
+
+  it.each([
+    ['API_KEYS', () => ({ API_KEYS: API_KEY })],
+    ['API_KEYS_FILE', () => ({ API_KEYS_FILE: file('api-keys', `${API_KEY}\n`) })],
+    ['ALLOW_ANONYMOUS=true', () => ({ ALLOW_ANONYMOUS: 'true' })],
+  ])('runs with %s', (_case, env) => {
+    const settings = loadSettings({ NODE_ENV: 'production', ...env() });
+    expect(settings.nodeEnv).toBe('production');
+  });
+
+  it('does not ask for keys outside production', () => {
+    expect(loadSettings({ NODE_ENV: 'development' }).apiKeys).toEqual([]);
+    expect(loadSettings({ NODE_ENV: 'test' }).apiKeys).toEqual([]);
+  });
+
+  it('warns at start only when production is open on purpose', () => {
+    expect(startupWarnings(loadSettings({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' }))).toEqual([
+      expect.stringContaining('ALLOW_ANONYMOUS=true'),
+    ]);
+    expect(startupWarnings(loadSettings({ NODE_ENV: 'production', API_KEYS: API_KEY }))).toEqual([]);
+    expect(startupWarnings(loadSettings({ NODE_ENV: 'development' }))).toEqual([]);
+  });
+
+  it('requires CACHE_KEY_SECRET with Redis, never echoing the URL (it may carry a password)', () => {
+    const url = 'rediss://:p4ssw0rd-hidden@cache.example.com:6380';
+    const error = settingError({ NODE_ENV: 'production', API_KEYS: API_KEY, REDIS_URL: url });
+    expect(error.variable).toBe('CACHE_KEY_SECRET');
+    expect(error.message).toMatch(/^Invalid configuration: CACHE_KEY_SECRET must be set .*REDIS_URL/);
+    expect(error.message).not.toContain('p4ssw0rd');
+    expect(loadSettings({ NODE_ENV: 'development', REDIS_URL: url }).cacheKeySecret).toBeUndefined();
+  });
+
+  it('reads the cache key secret from CACHE_KEY_SECRET or CACHE_KEY_SECRET_FILE', () => {
+    const production = { NODE_ENV: 'production', API_KEYS: API_KEY, REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(loadSettings({ ...production, CACHE_KEY_SECRET: SECRET }).cacheKeySecret).toBe(SECRET);
+    const secretFile = file('cache-key-secret', `${SECRET}\n`);
+    expect(loadSettings({ ...production, CACHE_KEY_SECRET_FILE: secretFile }).cacheKeySecret).toBe(SECRET);
+  });
+
+  it.each([
+    ['a missing file', () => ({ CACHE_KEY_SECRET_FILE: join(dir, 'missing') })],
+    ['a short secret in the file', () => ({ CACHE_KEY_SECRET_FILE: file('short-secret', 'short\n') })],
+    ['both variables', () => ({ CACHE_KEY_SECRET: SECRET, CACHE_KEY_SECRET_FILE: file('secret', SECRET) })],
+  ])('rejects %s as CACHE_KEY_SECRET_FILE, never echoing the secret', (_case, env) => {
+    const error = settingError(env());
+    expect(error.variable).toBe('CACHE_KEY_SECRET_FILE');
+    expect(error.message).not.toContain(SECRET);
+    expect(error.message).not.toContain('short\n');
+  });
+});
+
 describe('start-up with a bad setting', () => {
   it('exits 1 with one line naming the variable', () => {
     expect(existsSync('dist/main.js')).toBe(true);
@@ -143,5 +216,44 @@ describe('start-up with a bad setting', () => {
     expect(run.stderr.trim().split('\n')).toEqual([
       'Invalid configuration: PORT must be an integer from 1 to 65535 (got "abc")',
     ]);
+  });
+
+  it.each([
+    ['no API keys', {}, 'API_KEYS'],
+    [
+      'Redis without a cache key secret',
+      { API_KEYS: 'api-key-fedcba9876543210', REDIS_URL: 'redis://127.0.0.1:1' },
+      'CACHE_KEY_SECRET',
+    ],
+  ])('exits 1 in production with %s, naming the variable', (_case, env, variable) => {
+    const run = spawnSync(process.execPath, ['dist/main.js'], {
+      env: { PATH: process.env.PATH, NODE_OPTIONS: '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '1', ...env },
+      encoding: 'utf8',
+      timeout: 20000,
+    });
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${variable} must be set `));
+    expect(run.stdout).toBe('');
+  });
+
+  it('logs a warning at start when production is opened with ALLOW_ANONYMOUS=true', async () => {
+    const server = await startServerProcess('allow-anonymous', { NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' });
+    try {
+      const lines = readFileSync(server.logFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; context?: string; msg?: string });
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          context: 'Settings',
+          msg: expect.stringContaining('ALLOW_ANONYMOUS=true'),
+        }),
+      );
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
@@ -21,6 +21,7 @@ import {
   type KubernetesObject,
 } from './support/manifests.js';
 import { settingsVariables } from './support/settings-variables.js';
+import { TEST_OUTPUT_DIR } from '../support/paths.js';
 
 const README = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
 const IMAGE = imageDeclarations();
@@ -28,6 +29,46 @@ const IMAGE = imageDeclarations();
 const IN_FLIGHT_ALLOWANCE_MS = 5000;
 
 type Workload = IDeployment & KubernetesObject;
+
+/** A value valid both as an API key and as a cache key secret. */
+const STAND_IN_SECRET = 'stand-in-secret-0123456789abcdef';
+
+/** Where the container mounts each Secret volume. */
+function secretMounts(deployment: Workload, container: IContainer): { path: string; secretName: string }[] {
+  const volumes = deployment.spec!.template.spec!.volumes ?? [];
+  return (container.volumeMounts ?? []).flatMap((mount) => {
+    const secretName = volumes.find((volume) => volume.name === mount.name)?.secret?.secretName;
+    return secretName ? [{ path: mount.mountPath, secretName }] : [];
+  });
+}
+
+/** The REDIS_URL the README's `kubectl create secret generic sentiment-api-redis` line writes, variables stood in for. */
+function readmeRedisUrl(): string | undefined {
+  const url = /create secret generic sentiment-api-redis .*--from-literal=url="?([^"\s]+)"?/.exec(README)?.[1];
+  return url?.replace(/\$\w+/g, 'stand-in');
+}
+
+/**
+ * The environment the pod would see: files in mounted Secrets hold a stand-in secret, and a
+ * REDIS_URL from the operator's Secret is what the README tells the operator to put there.
+ */
+function withSecretStandIns(
+  overlay: string,
+  environment: ReturnType<typeof containerEnvironment>,
+  mounts: { path: string }[],
+): Record<string, string> {
+  const values = { ...environment.values };
+  const dir = join(TEST_OUTPUT_DIR, 'manifest-secrets', overlay);
+  mkdirSync(dir, { recursive: true });
+  for (const [name, value] of Object.entries(values)) {
+    if (!mounts.some((mount) => value.startsWith(`${mount.path}/`))) continue;
+    values[name] = join(dir, name);
+    writeFileSync(values[name], `${STAND_IN_SECRET}\n`);
+  }
+  const redisUrl = readmeRedisUrl();
+  if (environment.external.some((ref) => ref.variable === 'REDIS_URL') && redisUrl) values.REDIS_URL = redisUrl;
+  return values;
+}
 
 function containers(deployment: Workload): IContainer[] {
   return podContainers(deployment.spec!.template.spec!);
@@ -54,7 +95,8 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
   const apiLabels = api.spec!.template.metadata!.labels;
   const apiEnvironment = containerEnvironment(objects, apiContainer, IMAGE.env);
   // Loaded in each test, so a value the config module rejects fails the tests that use it, not the suite.
-  const apiSettings = () => loadSettings(apiEnvironment.values);
+  const apiMounts = secretMounts(api, apiContainer);
+  const apiSettings = () => loadSettings(withSecretStandIns(overlay, apiEnvironment, apiMounts));
 
   it('has the API, Redis and the objects around them', () => {
     expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual([
@@ -163,14 +205,44 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
   });
 
   it('sets only environment variables the config module reads, with values it accepts', () => {
-    const known = settingsVariables(apiEnvironment.values);
+    const known = settingsVariables(withSecretStandIns(overlay, apiEnvironment, apiMounts));
     const set = [
       ...Object.keys(apiEnvironment.values),
       ...apiEnvironment.external.flatMap((ref) => ref.variable ?? []),
     ];
     // PATH comes from the base image; everything else the image or the manifests set is a setting.
     expect(set.filter((name) => name !== 'PATH' && !known.has(name))).toEqual([]);
-    expect(() => loadSettings(apiEnvironment.values)).not.toThrow();
+    expect(() => apiSettings()).not.toThrow();
+  });
+
+  it('reads secrets from files in mounted Secrets, never from values in the manifests', () => {
+    for (const name of ['API_KEYS', 'CACHE_KEY_SECRET', 'METRICS_API_KEY', 'REDIS_URL'])
+      expect(apiEnvironment.values[name]).toBeUndefined();
+    const secretFile = apiEnvironment.values.CACHE_KEY_SECRET_FILE;
+    expect(apiMounts.some((mount) => secretFile?.startsWith(`${mount.path}/`))).toBe(true);
+    expect(apiSettings().cacheKeySecret).toBe(STAND_IN_SECRET);
+  });
+
+  it('mounts only Secrets it renders, or that the README tells the operator to create', () => {
+    const rendered = ofKind(objects, 'Secret').map((secret) => secret.metadata.name);
+    for (const deployment of deployments)
+      for (const volume of deployment.spec!.template.spec!.volumes ?? []) {
+        const name = volume.secret?.secretName;
+        if (name && !rendered.includes(name)) expect(README).toContain(`kubectl create secret generic ${name}`);
+      }
+  });
+
+  it('runs Redis with an ACL file from a Secret and a patched 7.4 image pinned by digest', () => {
+    const redis = named<Workload>(objects, 'Deployment', 'sentiment-redis');
+    const [container] = containers(redis);
+    const [, patch] = /:7\.4\.(\d+)@sha256:[0-9a-f]{64}$/.exec(container.image ?? '') ?? [];
+    expect(Number(patch)).toBeGreaterThanOrEqual(6);
+    const args = container.args ?? [];
+    const aclFile = args[args.indexOf('--aclfile') + 1];
+    expect(secretMounts(redis, container).some((mount) => aclFile?.startsWith(`${mount.path}/`))).toBe(true);
+    // The README's ACL: no anonymous access beyond PING, the API's own user with a password.
+    expect(README).toMatch(/user default on nopass -@all \+ping/);
+    expect(README).toMatch(/user sentiment-api on >/);
   });
 
   it('sets what production needs: production mode, no silent baseline fallback, a shared cache', () => {

@@ -2,10 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { loadSettings } from '../../src/config/settings.js';
 import { imageDeclarations } from './support/dockerfile.js';
-import { containerEnvironment, named, ofKind, render } from './support/manifests.js';
+import { containerEnvironment, named, ofKind, render, selects } from './support/manifests.js';
 
 const QUANTITY_SUFFIXES: Record<string, number> = { m: 1e-3, '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
 
@@ -29,6 +30,11 @@ describe('minikube overlay: one local pod, reachable from the host', () => {
   it('runs one replica, with no autoscaler to change that', () => {
     expect(deployment.spec?.replicas).toBe(1);
     expect(ofKind(objects, 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+
+  it('serves without API keys on purpose (a local cluster), which production would otherwise refuse', () => {
+    const environment = containerEnvironment(objects, container, imageDeclarations().env);
+    expect(environment.values.ALLOW_ANONYMOUS).toBe('true');
   });
 
   it('uses the image built inside Minikube, never pulling it', () => {
@@ -100,6 +106,50 @@ describe('aks overlay: production on Azure', () => {
     const annotations = deployment.spec?.template.metadata?.annotations ?? {};
     expect(annotations['prometheus.io/scrape']).toBe('true');
     expect(annotations['prometheus.io/path']).toBe('/metrics');
-    expect(Number(annotations['prometheus.io/port'])).toBe(loadSettings(environment.values).port);
+    expect(Number(annotations['prometheus.io/port'])).toBe(Number(environment.values.PORT));
+  });
+
+  it('mounts the API keys from the operator’s Secret and points API_KEYS_FILE into it', () => {
+    const volumes = deployment.spec!.template.spec!.volumes ?? [];
+    const keysVolume = volumes.find((volume) => volume.secret?.secretName === 'sentiment-api-keys');
+    const mount = container.volumeMounts?.find((candidate) => candidate.name === keysVolume?.name);
+    expect(mount?.readOnly).toBe(true);
+    expect(environment.values.API_KEYS_FILE).toBe(`${mount?.mountPath}/keys`);
+    expect(environment.values.API_KEYS).toBeUndefined();
+    expect(environment.values.ALLOW_ANONYMOUS).toBeUndefined();
+  });
+
+  it('sets a request deadline and trusts X-Forwarded-For only from an address range', () => {
+    expect(environment.values.REQUEST_TIMEOUT_MS).toBe('30000');
+    const settings = loadSettings({ TRUST_PROXY: environment.values.TRUST_PROXY });
+    expect(Array.isArray(settings.trustProxy)).toBe(true);
+    expect(settings.trustProxy).not.toContain('0.0.0.0/0');
+  });
+
+  it('admits traffic to the API pods only from the ingress controller’s namespace and Prometheus, on the API port', () => {
+    const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy').filter((policy) =>
+      selects(policy.spec?.podSelector?.matchLabels, deployment.spec!.template.metadata!.labels),
+    );
+    expect(policies).toHaveLength(1);
+    const spec = policies[0].spec!;
+    expect(spec.policyTypes).toEqual(['Ingress']);
+    const peers = (spec.ingress ?? []).flatMap((rule) => rule.from ?? []);
+    expect(peers.length).toBeGreaterThan(0);
+    // Every peer names a namespace (no ipBlock, no empty selector admitting everything).
+    for (const peer of peers) {
+      expect(peer.ipBlock).toBeUndefined();
+      expect(peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']).toBeTruthy();
+    }
+    const namespaces = peers.map((peer) => peer.namespaceSelector!.matchLabels!['kubernetes.io/metadata.name']);
+    const [ingress] = ofKind<IIngress>(objects, 'Ingress');
+    expect(ingress.spec?.ingressClassName).toBe('webapprouting.kubernetes.azure.com');
+    expect(namespaces).toContain('app-routing-system');
+    // The scrapers are narrowed to their pods, not their whole namespace.
+    for (const peer of peers.filter(
+      (candidate) => candidate.namespaceSelector!.matchLabels!['kubernetes.io/metadata.name'] !== 'app-routing-system',
+    ))
+      expect(peer.podSelector?.matchLabels).toBeDefined();
+    const ports = (spec.ingress ?? []).flatMap((rule) => rule.ports ?? []).map((port) => port.port);
+    expect(ports).toEqual([container.ports?.find((port) => port.name === 'http')?.containerPort]);
   });
 });
