@@ -60,6 +60,8 @@ export interface Settings {
   /** Rate limiting of the /v1 routes per API key (per IP without keys). */
   readonly rateLimitEnabled: boolean;
   readonly rateLimitPerMinute: number;
+  /** Failed key checks (401s) one client IP may cause per minute before it gets 429s instead. */
+  readonly authFailuresPerMinute: number;
   /** Fastify `trustProxy`: whose `X-Forwarded-*` headers to believe: nobody, anybody, or these IPs/CIDRs. */
   readonly trustProxy: boolean | readonly string[];
 }
@@ -275,6 +277,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     rateLimitEnabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     trustProxy: trustProxy(env),
   };
 }

@@ -1,13 +1,15 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LogController } from 'fastify';
+import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from '../app.module.js';
+import { RouteAccessGate } from '../auth/route-access.gate.js';
 import type { Settings } from '../config/settings.js';
 import { serveOpenApi } from '../openapi.js';
 import { createJsonLogger, NestJsonLogger } from './json-logger.js';
-import { ProblemDetailsFilter } from './problem-details.filter.js';
+import { ProblemDetailsFilter, sendProblem } from './problem-details.filter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+import { badRequestTarget, isNormalRequestTarget } from './request-target.js';
 import { applySecureHeaders } from './secure-headers.js';
 
 /**
@@ -26,6 +28,12 @@ export async function createApp(
     return503OnClosing: false,
     // Decides request.ip, and so the per-IP rate limit behind a proxy (TRUST_PROXY).
     trustProxy: typeof settings.trustProxy === 'boolean' ? settings.trustProxy : [...settings.trustProxy],
+    // The router refuses a target it cannot decode (`%C0%AF`) before any hook runs; Fastify's own
+    // answer would quote the path.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      sendProblem(error.code === 'FST_ERR_BAD_URL' ? badRequestTarget() : error, request, reply);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings), adapter, {
     logger: new NestJsonLogger(logger),
@@ -33,8 +41,18 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON bodies are part of the contract; Fastify would otherwise accept text/plain.
   fastify.removeContentTypeParser('text/plain');
+  // The edge, in this order and before any body is read: a target the router could read otherwise
+  // than it is spelled is refused; then the matched route's key and rate limit (RouteAccessGate).
+  const access = app.get(RouteAccessGate);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    try {
+      if (!isNormalRequestTarget(request.raw.url ?? '')) throw badRequestTarget();
+      await access.check(request, reply);
+    } catch (error) {
+      sendProblem(error, request, reply);
+      return reply;
+    }
   });
   await applySecureHeaders(app, settings);
   app.useGlobalFilters(new ProblemDetailsFilter());

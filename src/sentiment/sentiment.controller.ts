@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeySecurity } from '../auth/api-key-security.js';
+import { Protected } from '../auth/route-access.js';
 import { PredictionCacheInterceptor } from '../cache/prediction-cache.interceptor.js';
 import { ApiProblemResponses, headerRef, RATE_LIMIT_STATUS_HEADERS } from '../http/openapi-responses.js';
 import { ModelInfoDto } from './dto/model-info.dto.js';
@@ -13,6 +14,7 @@ import { SentimentService } from './sentiment.service.js';
 @ApiTags('sentiment')
 @ApiExtraModels(LabelScoreDto)
 @ApiKeySecurity()
+@Protected({ realm: 'sentiment-api', rateLimited: true })
 @Controller('v1')
 export class SentimentController {
   constructor(private readonly sentiment: SentimentService) {}
