@@ -4,9 +4,10 @@ import { LogController, type FastifyError, type FastifyReply, type FastifyReques
 import type { Logger } from 'pino';
 import { AppModule } from '../app.module.js';
 import { RouteAccessGate } from '../auth/route-access.gate.js';
-import type { Settings } from '../config/settings.js';
+import type { HttpServerLimits, Settings } from '../config/settings.js';
 import { serveOpenApi } from '../openapi.js';
 import { createJsonLogger, NestJsonLogger } from './json-logger.js';
+import { limitConnections } from './connection-limits.js';
 import { ProblemDetailsFilter, sendProblem } from './problem-details.filter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import { badRequestTarget, isNormalRequestTarget } from './request-target.js';
@@ -28,6 +29,7 @@ export async function createApp(
     return503OnClosing: false,
     // Decides request.ip, and so the per-IP rate limit behind a proxy (TRUST_PROXY).
     trustProxy: typeof settings.trustProxy === 'boolean' ? settings.trustProxy : [...settings.trustProxy],
+    ...serverTimeouts(settings.http),
     // The router refuses a target it cannot decode (`%C0%AF`) before any hook runs; Fastify's own
     // answer would quote the path.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -35,6 +37,7 @@ export async function createApp(
       sendProblem(error.code === 'FST_ERR_BAD_URL' ? badRequestTarget() : error, request, reply);
     },
   });
+  limitConnections(adapter.getInstance().server, settings.http);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings), adapter, {
     logger: new NestJsonLogger(logger),
   });
@@ -63,4 +66,20 @@ export async function createApp(
   fastify.removeContentTypeParser('application/x-www-form-urlencoded');
   await fastify.ready();
   return app;
+}
+
+/** Fastify's and Node's timeouts; Node checks them every `connectionsCheckingInterval`. */
+function serverTimeouts(limits: HttpServerLimits) {
+  const timeouts = [limits.requestTimeoutMs, limits.headersTimeoutMs].filter((ms) => ms > 0);
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      // Node's default (30 s) would let a slow request outlive a short timeout by that much.
+      connectionsCheckingInterval: Math.min(1000, ...timeouts),
+    },
+  };
 }
