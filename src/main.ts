@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const app = await createApp(settings);
   for (const warning of startupWarnings(settings)) new Logger('Settings').warn(warning);
   // Not enableShutdownHooks(): it would close the app the moment SIGTERM arrives, with no drain.
-  handleShutdownSignals(app, settings.shutdownDrainMs);
+  handleShutdownSignals(app, settings.shutdownDrainMs, settings.shutdownInFlightMs);
   await app.listen({ port: settings.port, host: settings.host });
   // Loaded after listening, so probes answer (not ready) while the model loads.
   void app.get(SentimentModel).load();

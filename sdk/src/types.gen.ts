@@ -135,9 +135,9 @@ export type Problem = {
    */
   detail: string;
   /**
-   * Path of the request that failed.
+   * The route (path template) of the operation that failed; absent when the request matched no route. Never the path as sent.
    */
-  instance: string;
+  instance?: string;
   /**
    * The request id, also sent as the `X-Request-Id` header; quote it when reporting a problem.
    */

@@ -1,16 +1,17 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { SETTINGS } from '../config/config.module.js';
-import type { Settings } from '../config/settings.js';
-import { ApiKeyRing } from './api-key-ring.js';
-import { ApiKeyGuard } from './api-key.guard.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
+import { KEY_RINGS, keyRingsOf } from './key-rings.js';
+import { RouteAccessGate } from './route-access.gate.js';
 
-/** API keys for the /v1 routes (`API_KEYS` / `API_KEYS_FILE`); without keys the API is open. */
+/**
+ * Keys for the routes marked `@Protected` (`API_KEYS` for /v1, `METRICS_API_KEY` for /metrics) and
+ * the gate that checks them and the rate limit; a realm without keys is open. The gate is installed
+ * as an `onRequest` hook by createApp, after the request-target check.
+ */
 @Module({
-  providers: [
-    { provide: ApiKeyRing, inject: [SETTINGS], useFactory: (settings: Settings) => new ApiKeyRing(settings.apiKeys) },
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
-  ],
-  exports: [ApiKeyRing],
+  imports: [RateLimitModule],
+  providers: [{ provide: KEY_RINGS, inject: [SETTINGS], useFactory: keyRingsOf }, RouteAccessGate],
+  exports: [RouteAccessGate],
 })
 export class AuthModule {}

@@ -31,6 +31,8 @@ export interface Settings {
   readonly maxBodyBytes: number;
   /** After SIGTERM/SIGINT: how long readiness reports 503 while requests are still served, before closing. */
   readonly shutdownDrainMs: number;
+  /** After the drain: how long requests in flight may still take before their connections are closed. */
+  readonly shutdownInFlightMs: number;
   /** Redis for the prediction cache; unset → an in-memory LRU inside this process. */
   readonly redisUrl?: string;
   readonly cacheTtlSeconds: number;
@@ -71,8 +73,27 @@ export interface Settings {
   /** Rate limiting of the /v1 routes per API key (per IP without keys). */
   readonly rateLimitEnabled: boolean;
   readonly rateLimitPerMinute: number;
+  /** Failed key checks (401s) one client IP may cause per minute before it gets 429s instead. */
+  readonly authFailuresPerMinute: number;
   /** Fastify `trustProxy`: whose `X-Forwarded-*` headers to believe: nobody, anybody, or these IPs/CIDRs. */
   readonly trustProxy: boolean | readonly string[];
+  /** Limits of the HTTP server itself (Node/Fastify), against clients that are slow or hold connections. */
+  readonly http: HttpServerLimits;
+}
+
+export interface HttpServerLimits {
+  /** Longest time to receive a whole request, headers and body (Node `requestTimeout`); 0 = none. */
+  readonly requestTimeoutMs: number;
+  /** Longest time to receive the headers (Node `headersTimeout`); at most `requestTimeoutMs`. */
+  readonly headersTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed (Fastify `connectionTimeout`); 0 = never. */
+  readonly connectionTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (Fastify `keepAliveTimeout`). */
+  readonly keepAliveTimeoutMs: number;
+  /** Open connections the server accepts at once (Node `maxConnections`); more are closed at once. */
+  readonly maxConnections: number;
+  /** Open connections one peer address may hold; more are closed at once. 0 = no per-address cap. */
+  readonly maxConnectionsPerIp: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -293,6 +314,34 @@ export function startupWarnings(settings: Settings): string[] {
   return warnings;
 }
 
+function httpServerLimits(env: Environment): HttpServerLimits {
+  const requestTimeoutMs = integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000);
+  const headersTimeoutMs = integer(
+    env,
+    'HTTP_HEADERS_TIMEOUT_MS',
+    Math.min(10_000, requestTimeoutMs || 10_000),
+    1,
+    3_600_000,
+  );
+  // Node refuses a headers timeout above the request timeout: it could never fire.
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
+    throw new InvalidSettingError(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      `at most HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+      String(headersTimeoutMs),
+    );
+  }
+  return {
+    requestTimeoutMs,
+    headersTimeoutMs,
+    connectionTimeoutMs: integer(env, 'HTTP_CONNECTION_TIMEOUT_MS', 60_000, 0, 3_600_000),
+    // Above the idle timeout of the proxies in front (nginx: 60 s), so they, not we, close idle connections.
+    keepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000),
+    maxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 4096, 1, 1_000_000),
+    maxConnectionsPerIp: integer(env, 'HTTP_MAX_CONNECTIONS_PER_IP', 1024, 0, 1_000_000),
+  };
+}
+
 export const DEFAULT_MODEL_ID = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
 const MIB = 1024 * 1024;
 
@@ -322,6 +371,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     maxTextChars: integer(env, 'MAX_TEXT_CHARS', 10_000, 1, 1_000_000),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 2 * MIB, 1024, 1024 * MIB),
     shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
+    shutdownInFlightMs: integer(env, 'SHUTDOWN_IN_FLIGHT_MS', 5000, 0, 600_000),
     redisUrl: optionalText(env, 'REDIS_URL', /^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL'),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
     cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
@@ -341,7 +391,9 @@ export function loadSettings(env: Environment = process.env): Settings {
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     rateLimitEnabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     trustProxy: trustProxy(env),
+    http: httpServerLimits(env),
   };
   requireProductionSafety(settings);
   return settings;

@@ -6,10 +6,12 @@ const logger = new Logger('Shutdown');
 
 /**
  * SIGTERM/SIGINT: readiness turns 503 at once, requests keep being served for `drainMs` (time for
- * Kubernetes to take the pod out of its Service), then the server stops accepting, finishes what is
- * in flight, the app closes (shutdown hooks) and the process exits 0. A second signal exits at once.
+ * Kubernetes to take the pod out of its Service), then the server stops accepting, closes idle
+ * connections, gives requests in flight up to `inFlightMs` to finish and then closes every
+ * connection (a slow client must not hold the exit past the grace period), the app closes
+ * (shutdown hooks) and the process exits 0. A second signal exits at once.
  */
-export function handleShutdownSignals(app: INestApplication, drainMs: number): void {
+export function handleShutdownSignals(app: INestApplication, drainMs: number, inFlightMs: number): void {
   const state = app.get(ShutdownState);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!state.begin()) {
@@ -17,18 +19,18 @@ export function handleShutdownSignals(app: INestApplication, drainMs: number): v
       process.exit(1);
     }
     logger.log({ msg: 'shutdown signal received: readiness is 503, draining', signal, drainMs });
-    setTimeout(() => void close(app), drainMs);
+    setTimeout(() => void close(app, inFlightMs), drainMs);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
 
-async function close(app: INestApplication): Promise<void> {
+async function close(app: INestApplication, inFlightMs: number): Promise<void> {
   try {
     logger.log({ msg: 'drain over: no new connections; finishing requests in flight' });
     // Nest's close() runs the destroy hooks (Redis, batcher) before it closes the HTTP server, so the
     // server is closed first: in-flight requests finish while everything they use is still open.
-    await closeServer(app.getHttpServer() as Server);
+    await closeServer(app.getHttpServer() as Server, inFlightMs);
     await app.close();
     logger.log({ msg: 'shutdown complete' });
     process.exit(0);
@@ -38,6 +40,16 @@ async function close(app: INestApplication): Promise<void> {
   }
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+async function closeServer(server: Server, inFlightMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  server.closeIdleConnections();
+  const cutOff = setTimeout(() => {
+    logger.warn({ msg: 'requests still in flight after the allowance: closing their connections', inFlightMs });
+    server.closeAllConnections();
+  }, inFlightMs);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(cutOff);
+  }
 }

@@ -1,15 +1,18 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LogController } from 'fastify';
+import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from '../app.module.js';
+import { RouteAccessGate } from '../auth/route-access.gate.js';
+import type { HttpServerLimits, Settings } from '../config/settings.js';
 import { InferenceService } from '../inference/inference.service.js';
 import { routeNeedsModel } from '../inference/needs-model.js';
-import type { Settings } from '../config/settings.js';
 import { serveOpenApi } from '../openapi.js';
 import { createJsonLogger, NestJsonLogger } from './json-logger.js';
+import { limitConnections } from './connection-limits.js';
 import { ProblemDetailsFilter, sendProblem } from './problem-details.filter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+import { badRequestTarget, isNormalRequestTarget } from './request-target.js';
 import { applySecureHeaders } from './secure-headers.js';
 
 /**
@@ -28,25 +31,38 @@ export async function createApp(
     return503OnClosing: false,
     // Decides request.ip, and so the per-IP rate limit behind a proxy (TRUST_PROXY).
     trustProxy: typeof settings.trustProxy === 'boolean' ? settings.trustProxy : [...settings.trustProxy],
+    ...serverTimeouts(settings.http),
+    // The router refuses a target it cannot decode (`%C0%AF`) before any hook runs; Fastify's own
+    // answer would quote the path.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      sendProblem(error.code === 'FST_ERR_BAD_URL' ? badRequestTarget() : error, request, reply);
+    },
   });
+  limitConnections(adapter.getInstance().server, settings.http);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings), adapter, {
     logger: new NestJsonLogger(logger),
   });
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON bodies are part of the contract; Fastify would otherwise accept text/plain.
   fastify.removeContentTypeParser('text/plain');
-  fastify.addHook('onRequest', async (request, reply) => {
-    void reply.header(REQUEST_ID_HEADER, request.id);
-  });
-  // Overload is refused before the body is read or parsed: when the queued work alone is past what
-  // the deadline allows, no request that needs the model could be admitted.
+  // The edge, in this order and before any body is read: a target the router could read otherwise
+  // than it is spelled is refused; then the matched route's key and rate limit (RouteAccessGate);
+  // then overload: when the queued work alone is past what the deadline allows, no request that
+  // needs the model could be admitted, so it is refused before its body is parsed.
+  const access = app.get(RouteAccessGate);
   const inference = app.get(InferenceService);
   fastify.addHook('onRequest', async (request, reply) => {
-    if (!routeNeedsModel(request)) return;
-    const refusal = inference.refuseEarly();
-    if (!refusal) return;
-    sendProblem(refusal, request, reply);
-    return reply;
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    try {
+      if (!isNormalRequestTarget(request.raw.url ?? '')) throw badRequestTarget();
+      await access.check(request, reply);
+      const refusal = routeNeedsModel(request) ? inference.refuseEarly() : undefined;
+      if (refusal) throw refusal;
+    } catch (error) {
+      sendProblem(error, request, reply);
+      return reply;
+    }
   });
   await applySecureHeaders(app, settings);
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -57,4 +73,20 @@ export async function createApp(
   fastify.removeContentTypeParser('application/x-www-form-urlencoded');
   await fastify.ready();
   return app;
+}
+
+/** Fastify's and Node's timeouts; Node checks them every `connectionsCheckingInterval`. */
+function serverTimeouts(limits: HttpServerLimits) {
+  const timeouts = [limits.requestTimeoutMs, limits.headersTimeoutMs].filter((ms) => ms > 0);
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      // Node's default (30 s) would let a slow request outlive a short timeout by that much.
+      connectionsCheckingInterval: Math.min(1000, ...timeouts),
+    },
+  };
 }

@@ -11,9 +11,13 @@ export function createJsonLogger(level: LogLevel, destination?: DestinationStrea
     level,
     base: { service: 'sentiment-api' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    // Request logs carry method, path and ids only: never bodies, query strings or credentials.
+    // Request logs carry method, route and ids only: never bodies, paths as sent, query strings or
+    // credentials. `path` is the matched route's template (absent when none matched).
     serializers: {
-      req: (req: { method: string; url: string; id: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
+      req: (req: { method: string; routeOptions?: { url?: string } }) => ({
+        method: req.method,
+        path: req.routeOptions?.url,
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], remove: true },

@@ -61,7 +61,7 @@ function describe(error: HttpException): string {
   return typeof message === 'string' ? message : error.message;
 }
 
-/** Writes a problem for this request: fills in `instance` and `requestId`, logs server faults. */
+/** Writes a problem for this request: fills in `instance` (when a route matched) and `requestId`, logs server faults. */
 export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { problem, headers } = renderProblem(error);
   if (problem.status >= 500 && !(error instanceof UnavailableError)) {
@@ -70,7 +70,9 @@ export function sendProblem(error: unknown, request: FastifyRequest, reply: Fast
       'request failed',
     );
   }
-  const body: Problem = { ...problem, instance: request.url.split('?')[0], requestId: String(request.id) };
+  // The matched route's template, never the path as sent: that is the caller's content.
+  const instance = request.routeOptions.url;
+  const body: Problem = { ...problem, ...(instance ? { instance } : {}), requestId: String(request.id) };
   void reply.status(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 

@@ -50,8 +50,13 @@ export class ProblemDto implements Problem {
   })
   detail!: string;
 
-  @ApiProperty({ description: 'Path of the request that failed.', example: '/v1/sentiment/predict' })
-  instance!: string;
+  @ApiPropertyOptional({
+    description:
+      'The route (path template) of the operation that failed; absent when the request matched no route. ' +
+      'Never the path as sent.',
+    example: '/v1/sentiment/predict',
+  })
+  instance?: string;
 
   @ApiProperty({
     description: 'The request id, also sent as the `X-Request-Id` header; quote it when reporting a problem.',

@@ -4,7 +4,8 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  instance: string;
+  /** The template of the route that matched (`/v1/model`); absent when none did. */
+  instance?: string;
   requestId: string;
   errors?: ProblemFieldError[];
 }

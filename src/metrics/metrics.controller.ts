@@ -1,13 +1,17 @@
-import { Controller, Get, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
-import { MetricsKeyGuard } from './metrics-key.guard.js';
+import { Protected } from '../auth/route-access.js';
 
-/** The library's scrape endpoint, kept out of the public OpenAPI contract; `METRICS_API_KEY` closes it. */
+/**
+ * The library's scrape endpoint, kept out of the public OpenAPI contract. `METRICS_API_KEY` closes
+ * it (a key of its own: the API keys do not open it); never rate limited, Prometheus scrapes on its
+ * own schedule.
+ */
 @ApiExcludeController()
 @Controller()
-@UseGuards(MetricsKeyGuard)
+@Protected({ realm: 'metrics', rateLimited: false })
 export class MetricsController extends PrometheusController {
   @Get()
   override index(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {

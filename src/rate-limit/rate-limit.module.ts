@@ -1,37 +1,20 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import {
-  getOptionsToken,
-  getStorageToken,
-  ThrottlerStorageService,
-  type ThrottlerModuleOptions,
-} from '@nestjs/throttler';
-import { AuthModule } from '../auth/auth.module.js';
+import { getStorageToken, ThrottlerStorageService } from '@nestjs/throttler';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
-import { ApiRateLimitGuard } from './api-rate-limit.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler-storage.js';
+import { RequestLimiter } from './request-limiter.js';
 
-const MINUTE_MS = 60_000;
 /** Longest wait for a Redis count; a request may also wait up to CACHE_TIMEOUT_MS on the cache. */
 const REDIS_TIMEOUT_MS = 20;
 
 /**
- * Requests per minute per API key (per IP without keys) on /v1 (`RATE_LIMIT_PER_MINUTE`), counted
- * in Redis when `REDIS_URL` is set so replicas share one limit. Import after AuthModule: guards run
- * in registration order, and a stranger must get 401 rather than use up a budget.
+ * Request budgets per API key (per IP without keys) and failed-key budgets per IP, counted in Redis
+ * when `REDIS_URL` is set so replicas share one limit. Which routes are counted is decided by the
+ * route access gate (src/auth), from the matched route.
  */
 @Module({
-  imports: [AuthModule],
   providers: [
-    {
-      provide: getOptionsToken(),
-      inject: [SETTINGS],
-      useFactory: (settings: Settings): ThrottlerModuleOptions => ({
-        throttlers: [{ name: 'default', ttl: MINUTE_MS, limit: settings.rateLimitPerMinute }],
-        skipIf: () => !settings.rateLimitEnabled,
-      }),
-    },
     {
       provide: getStorageToken(),
       inject: [SETTINGS],
@@ -40,7 +23,8 @@ const REDIS_TIMEOUT_MS = 20;
           ? new RedisThrottlerStorage(settings.redisUrl, Math.min(settings.cacheTimeoutMs, REDIS_TIMEOUT_MS))
           : new ThrottlerStorageService(),
     },
-    { provide: APP_GUARD, useClass: ApiRateLimitGuard },
+    RequestLimiter,
   ],
+  exports: [RequestLimiter],
 })
 export class RateLimitModule {}

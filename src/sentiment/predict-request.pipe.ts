@@ -32,12 +32,16 @@ export class PredictRequestPipe implements PipeTransform<unknown, Promise<Predic
     }
     const dto = plainToInstance(PredictRequestDto, body);
     const shapeErrors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
-    const errors: ProblemFieldError[] = shapeErrors.flatMap((error) =>
-      Object.entries(error.constraints ?? {}).map(([rule, message]) => ({
-        path: error.property,
-        message: rule === 'whitelistValidation' ? 'is not a known field' : message.replace(/^\S+ /, ''),
-      })),
-    );
+    const unknown = shapeErrors.filter((error) => error.constraints?.whitelistValidation !== undefined);
+    const errors: ProblemFieldError[] = shapeErrors
+      .filter((error) => !unknown.includes(error))
+      .flatMap((error) =>
+        Object.values(error.constraints ?? {}).map((message) => ({
+          path: error.property,
+          message: message.replace(/^\S+ /, ''),
+        })),
+      );
+    errors.push(...unknownFieldErrors(unknown.map((error) => error.property)));
     if (errors.length === 0) errors.push(...this.limitErrors(dto.text));
     if (errors.length > 0) throw invalid(errors.slice(0, MAX_REPORTED_ERRORS));
     return dto;
@@ -62,6 +66,25 @@ export class PredictRequestPipe implements PipeTransform<unknown, Promise<Predic
     });
     return errors;
   }
+}
+
+/**
+ * Field names are the caller's content: a short plain name is named back (it helps to see the typo),
+ * anything longer or unprintable is only counted, so an error never carries a submitted string.
+ */
+const NAMEABLE_FIELD = /^[\x21-\x7e]{1,32}$/;
+
+function unknownFieldErrors(names: string[]): ProblemFieldError[] {
+  const nameable = names.filter((name) => NAMEABLE_FIELD.test(name));
+  const errors = nameable.map((name) => ({ path: name, message: 'is not a known field' }));
+  const unnamed = names.length - nameable.length;
+  if (unnamed > 0) {
+    errors.push({
+      path: '',
+      message: `${unnamed} unknown field${unnamed === 1 ? '' : 's'} with a long or unprintable name`,
+    });
+  }
+  return errors;
 }
 
 /** Iterative, so the check itself cannot overflow the stack. */

@@ -3,6 +3,7 @@ import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { apiKeyOf } from '../auth/api-key-credential.js';
 import { ApiKeySecurity } from '../auth/api-key-security.js';
+import { Protected } from '../auth/route-access.js';
 import { NeedsModel } from '../inference/needs-model.js';
 import { PredictionCacheInterceptor } from '../cache/prediction-cache.interceptor.js';
 import { ApiProblemResponses, headerRef, RATE_LIMIT_STATUS_HEADERS } from '../http/openapi-responses.js';
@@ -17,6 +18,7 @@ import { SentimentService, type PredictOutcome } from './sentiment.service.js';
 @ApiTags('sentiment')
 @ApiExtraModels(LabelScoreDto)
 @ApiKeySecurity()
+@Protected({ realm: 'sentiment-api', rateLimited: true })
 @Controller('v1')
 export class SentimentController {
   constructor(private readonly sentiment: SentimentService) {}

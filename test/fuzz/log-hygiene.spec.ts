@@ -9,8 +9,11 @@ const KEY = 'log-hygiene-key-0123456789';
 const OTHER_KEY = 'log-hygiene-wrong-key-987654';
 // Distinctive texts: if any of them reached a log line it would be found verbatim.
 const SECRET_TEXTS = ['zebra-velvet-4711 I love you', 'quartz-marmalade-0815 I hate you', 'oboe-nectar-2024'];
+// Submitted in the places that are not bodies: a path, an unknown field name longer than is ever named back.
+const SECRET_PATH = 'tangerine-harpsichord-9931';
+const SECRET_FIELD = 'walrus-cathedral-7345-'.repeat(2);
 
-describe('log hygiene: a full run with API keys logs no submitted text and no key', () => {
+describe('log hygiene: a full run with API keys logs no submitted text, path, field name or key', () => {
   it('at trace level, across accepted, refused, invalid and malformed requests', async () => {
     const lines: string[] = [];
     const stream = new PassThrough();
@@ -59,6 +62,14 @@ describe('log hygiene: a full run with API keys logs no submitted text and no ke
             .send(SECRET_TEXTS[1])
         ).status,
         (await request(server).get(`/v1/model?key=${KEY}`).set(bearer)).status,
+        (await request(server).get(`/v1/${SECRET_PATH}`).set(bearer)).status,
+        (await request(server).get(`/v1/%2E%2E/${SECRET_PATH}`).set(bearer)).status,
+        (
+          await request(server)
+            .post('/v1/sentiment/predict')
+            .set(bearer)
+            .send({ text: ['fine'], [SECRET_FIELD]: 1 })
+        ).status,
         (await request(server).get('/health/ready')).status,
         (await request(server).get('/metrics')).status,
       ];
@@ -66,13 +77,22 @@ describe('log hygiene: a full run with API keys logs no submitted text and no ke
       statuses.push(
         (await request(server).post('/v1/sentiment/predict').set(bearer).send({ text: SECRET_TEXTS })).status,
       );
-      expect(statuses).toEqual([200, 200, 401, 401, 422, 422, 400, 415, 200, 200, 200, 429]);
+      expect(statuses).toEqual([200, 200, 401, 401, 422, 422, 400, 415, 200, 404, 400, 422, 200, 200, 429]);
     } finally {
       await app.close();
     }
     const log = lines.join('');
     expect(lines.length).toBeGreaterThan(20);
-    for (const secret of [...SECRET_TEXTS, 'zebra-velvet', 'quartz-marmalade', 'oboe-nectar', KEY, OTHER_KEY]) {
+    for (const secret of [
+      ...SECRET_TEXTS,
+      'zebra-velvet',
+      'quartz-marmalade',
+      'oboe-nectar',
+      'tangerine',
+      'walrus-cathedral',
+      KEY,
+      OTHER_KEY,
+    ]) {
       expect({ secret, found: log.includes(secret) }).toEqual({ secret, found: false });
     }
   });

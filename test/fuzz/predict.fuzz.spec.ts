@@ -10,7 +10,7 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 // Test-only knob, like REDIS_URL in redis-server.ts: the app's settings never see it.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
 const PREDICT = '/v1/sentiment/predict';
-const CONTRACT_STATUSES = [200, 400, 413, 415, 422];
+const CONTRACT_STATUSES = [200, 400, 404, 413, 415, 422];
 
 interface Answer {
   status: number;
@@ -22,12 +22,24 @@ async function send(
   app: NestFastifyApplication,
   payload: string | Buffer,
   contentType = 'application/json',
+  url = PREDICT,
 ): Promise<Answer> {
   const response = await app
     .getHttpAdapter()
     .getInstance()
-    .inject({ method: 'POST', url: PREDICT, headers: { 'content-type': contentType }, payload });
+    .inject({ method: 'POST', url, headers: { 'content-type': contentType }, payload });
   return { status: response.statusCode, body: response.body, contentType: String(response.headers['content-type']) };
+}
+
+/** The longest field name, of printable ASCII, a 422 may name back; any other is only counted. */
+const NAMEABLE_FIELD = /^[\x21-\x7e]{1,32}$/;
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /** Strings inside a value, the ones an error body must never echo (short ones collide with words). */
@@ -76,6 +88,53 @@ describe('fuzzing POST /v1/sentiment/predict (fast-check)', () => {
         checkAnswer(await send(t.app, JSON.stringify(body)), submittedStrings(body));
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  it('unknown fields of any name: only short printable names come back, the others are counted', async () => {
+    const name = fc.oneof(
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 80 }),
+      fc.string({ minLength: 33, maxLength: 200 }),
+      fc.stringMatching(/^[a-z]{1,32}$/),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(name, { minLength: 1, maxLength: 5 }), async (names) => {
+        // Names every object has (`constructor`, `__proto__`) are not seen as unknown by class-validator.
+        const unknown = names.filter((field) => field !== 'text' && !(field in {}));
+        fc.pre(unknown.length > 0);
+        const body = Object.fromEntries([['text', ['fine']], ...unknown.map((field) => [field, 1])]);
+        const answer = await send(t.app, JSON.stringify(body));
+        checkAnswer(answer, []);
+        expect(answer.status).toBe(422);
+        const { errors } = JSON.parse(answer.body) as { errors: { path: string; message: string }[] };
+        const named = unknown.filter((field) => NAMEABLE_FIELD.test(field));
+        expect(errors.map((error) => error.path).filter((path) => path !== '')).toEqual(expect.arrayContaining(named));
+        for (const field of unknown.filter((field) => !NAMEABLE_FIELD.test(field) && field.length >= 4)) {
+          expect(answer.body).not.toContain(JSON.stringify(field).slice(1, -1));
+        }
+        const counted = unknown.length - named.length;
+        if (counted > 0) expect(errors.at(-1)?.message).toMatch(new RegExp(`^${counted} unknown field`));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('any path: an error body never quotes it', async () => {
+    const segment = fc.oneof(
+      fc.string({ unit: 'binary', minLength: 8, maxLength: 40 }).map(encodeURIComponent),
+      fc.stringMatching(/^[A-Za-z0-9._~%;:@!$&'()*+,=-]{8,40}$/),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(segment, { minLength: 1, maxLength: 3 }), async (segments) => {
+        const path = `/v1/${segments.join('/')}`;
+        const answer = await send(t.app, JSON.stringify({ text: ['fine'] }), 'application/json', path);
+        checkAnswer(answer, []);
+        for (const part of segments) {
+          expect(answer.body).not.toContain(part);
+          expect(answer.body).not.toContain(safeDecode(part));
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 2) },
     );
   });
 
