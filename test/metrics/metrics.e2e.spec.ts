@@ -39,8 +39,12 @@ describe('GET /metrics (real app, tiny baseline model, in-memory cache)', () => 
       sentiment_ready: 'gauge',
       sentiment_cache_requests_total: 'counter',
       sentiment_cache_operation_duration_seconds: 'histogram',
+      sentiment_model_tokens_total: 'counter',
       sentiment_queue_depth: 'gauge',
-      sentiment_queue_capacity: 'gauge',
+      sentiment_queue_tokens: 'gauge',
+      sentiment_queue_capacity_tokens: 'gauge',
+      sentiment_admissions_total: 'counter',
+      sentiment_queue_drops_total: 'counter',
     });
     expect(types.get('process_cpu_seconds_total')).toBe('counter');
     expect(types.get('process_resident_memory_bytes')).toBe('gauge');
@@ -102,6 +106,11 @@ describe('GET /metrics (real app, tiny baseline model, in-memory cache)', () => 
     expect(diff(before, afterModel, 'sentiment_model_call_duration_seconds_sum')).toBeGreaterThan(0);
     expect(diff(before, afterModel, 'sentiment_texts_total', { source: 'model' })).toBe(texts.length);
     expect(diff(before, afterModel, 'sentiment_cache_requests_total', { result: 'miss' })).toBe(texts.length);
+    expect(diff(before, afterModel, 'sentiment_admissions_total', { outcome: 'admitted' })).toBe(1);
+    const realTokens = diff(before, afterModel, 'sentiment_model_tokens_total', { kind: 'real' });
+    const paddedTokens = diff(before, afterModel, 'sentiment_model_tokens_total', { kind: 'padded' });
+    expect(realTokens).toBeGreaterThanOrEqual(texts.length * 3); // [CLS] + a word + [SEP] at least
+    expect(paddedTokens).toBeGreaterThanOrEqual(realTokens);
 
     await request(server).post(PREDICT).send({ text: texts }).expect(200);
     const afterCache = await scrape(server);
