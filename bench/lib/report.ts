@@ -1,6 +1,6 @@
 import type { ModelDtype } from '../../src/config/settings.js';
 import type { EngineResult } from './engine-child.js';
-import type { LoadSummary } from './load-summary.js';
+import { describeStatuses, type LoadSummary } from './load-summary.js';
 
 export interface MissRun {
   connections: number;
@@ -89,7 +89,7 @@ function overloadVerdict(summary: LoadSummary): { measured: string; met: boolean
     (shed === 0 || summary.latency.shed.p99 < SHED_P99_MS) &&
     summary.latency.served.p99 <= OVERLOAD_SERVED_P99_MS;
   const measured =
-    `${int(shed)} × 503 (p99 ${ms(summary.latency.shed.p99)} ms), other errors ${int(summary.errors)}, ` +
+    `${describeStatuses(summary)}; 503 p99 ${ms(summary.latency.shed.p99)} ms, ` +
     `served p99 ${ms(summary.latency.served.p99)} ms`;
   return { measured, met };
 }
@@ -159,7 +159,7 @@ function loadCell(summary: LoadSummary, unit: 'sentences' | 'requests'): string 
     ? ` (model ${int(summary.model.sentencesPerSecond)}/s, batch ${summary.model.meanBatchSize.toFixed(1)}, ` +
       `busy ${Math.round(summary.model.busyShare * 100)}%)`
     : '';
-  return `${int(rate)}${model} · ${ms(p50)}/${ms(p95)}/${ms(p99)} ms · ${int(summary.errors)} err`;
+  return `${int(rate)}${model} · ${ms(p50)}/${ms(p95)}/${ms(p99)} ms · ${describeStatuses(summary)}`;
 }
 
 /** One Markdown table: a row per measurement, a column per dtype, the original and the target. */
@@ -187,7 +187,7 @@ export function renderTable(runs: DtypeRun[], targets: TargetCheck[]): string {
     for (const connections of [1, 8, 32]) {
       const isTarget = batchSize === 1 && connections === 8;
       row(
-        `(b) cache misses, ${batchSize} text${batchSize > 1 ? 's' : ''}/request × ${connections} conn: sentences/s (model: sentences/s, mean batch, busy) · p50/p95/p99 · errors`,
+        `(b) cache misses, ${batchSize} text${batchSize > 1 ? 's' : ''}/request × ${connections} conn: sentences/s (model: sentences/s, mean batch, busy) · p50/p95/p99 · requests by status, served %`,
         (run) => {
           const m = miss(run, connections, batchSize);
           return m && loadCell(m.summary, 'sentences');
@@ -199,7 +199,7 @@ export function renderTable(runs: DtypeRun[], targets: TargetCheck[]): string {
     }
   }
   row(
-    '(c) cache hits (Redis), 1 text × 8 conn: requests/s (model activity) · p50/p95/p99 · errors',
+    '(c) cache hits (Redis), 1 text × 8 conn: requests/s (model activity) · p50/p95/p99 · requests by status, served %',
     (run) => run.cacheHits && loadCell(run.cacheHits.summary, 'requests'),
     ORIGINAL.cacheHitsAt8,
     `≥ ${int(CACHE_HIT_RPS_AT_8)} req/s`,
@@ -213,14 +213,14 @@ export function renderTable(runs: DtypeRun[], targets: TargetCheck[]): string {
     verdict('service cache-miss throughput'),
   );
   row(
-    'one text at half the max throughput: req/s offered · p50/p95/p99 · errors',
+    'one text at half the max throughput: req/s offered · p50/p95/p99 · requests by status, served %',
     (run) => run.halfLoad && `${int(run.halfLoad.rate)} offered · ${loadCell(run.halfLoad.summary, 'requests')}`,
     '',
     `p99 ≤ ${HALF_LOAD_P99_MS} ms`,
     verdict('one-text p99'),
   );
   row(
-    'one text at 2× the max throughput: 503s · other errors · served p99',
+    'one text at 2× the max throughput: requests by status, served % · 503 p99 · served p99',
     (run) => run.overload && `${int(run.overload.rate)} offered · ${overloadVerdict(run.overload.summary).measured}`,
     '',
     `only 503s, p99 < ${SHED_P99_MS} ms; served p99 ≤ 1 s`,
