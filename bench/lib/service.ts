@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PayloadGenerator } from '../../k6/lib/payload.js';
 import type { ModelDtype } from '../../src/config/settings.js';
@@ -39,6 +39,19 @@ export async function startBenchServer(name: string, options: BenchServerOptions
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   });
   return { server, readyMs: performance.now() - started };
+}
+
+/**
+ * Resets a process's peak resident memory (VmHWM) to its current RSS, so a later peakRssMiB covers
+ * only what follows (Linux ≥ 4.0, our own processes). False when the kernel refuses.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Peak resident memory of a process so far (VmHWM), in MiB; Linux only. */
@@ -90,10 +103,11 @@ const DRAIN_TIMEOUT_MS = 300_000;
 /**
  * Waits until the server has worked off its queue: the batcher is first in, first out, so a
  * fresh text is answered only after everything queued before it. Measurements start from here.
+ * `path`: the route to POST to (the FastAPI original's, which serves one request at a time).
  */
-export async function waitUntilDrained(baseUrl: string): Promise<void> {
+export async function waitUntilDrained(baseUrl: string, path = '/v1/sentiment/predict'): Promise<void> {
   const [text] = new PayloadGenerator({ batchSize: 1, cacheHitRatio: 0, poolSize: 1 }).body().text;
-  const response = await fetch(`${baseUrl}/v1/sentiment/predict`, {
+  const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ text: [text] }),
