@@ -19,6 +19,11 @@ const LONG_TEXT_WORDS = 510;
 const LONG_TEXT_SEED = 512;
 /** The one-text client starts once the long request is on its way. */
 const SHORT_CLIENT_DELAY_MS = 200;
+/**
+ * The one-text client starts a request at most this often: it measures latency, not throughput, and
+ * must not flood a service that refuses at once (nor spin when requests fail without an answer).
+ */
+const SHORT_CLIENT_INTERVAL_MS = 100;
 
 export type ScenarioInput = { baseUrl: string } & (
   | { kind: 'burst' }
@@ -26,17 +31,20 @@ export type ScenarioInput = { baseUrl: string } & (
   | { kind: 'worst-input'; maxBodyBytes: number; maxTexts: number; limitSeconds: number; tokenizer: TokenizerLocation }
 );
 
-/** One request's outcome; status 0 = no answer within the limit (or a connection error). */
+/** One request's outcome; status 0 = no answer within the limit (or a connection error: `error`). */
 export interface RequestOutcome {
   status: number;
   ms: number;
   texts: number;
   bytes: number;
+  error?: string;
 }
 
 export type Requests = Pick<LoadSummary, 'statuses' | 'noAnswer' | 'servedShare'> & {
   requests: number;
   latency: LatencySummary;
+  /** Why the first unanswered request got no answer. */
+  firstError?: string;
 };
 
 export interface BurstResult {
@@ -75,12 +83,13 @@ async function post(baseUrl: string, texts: string[], limitSeconds: number): Pro
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
-      signal: AbortSignal.timeout(limitSeconds * 1000),
+      signal: AbortSignal.timeout(Math.max(1, Math.ceil(limitSeconds * 1000))),
     });
     await response.arrayBuffer();
     return { status: response.status, ms: performance.now() - started, texts: texts.length, bytes: body.length };
-  } catch {
-    return { status: 0, ms: performance.now() - started, texts: texts.length, bytes: body.length };
+  } catch (error) {
+    const ms = performance.now() - started;
+    return { status: 0, ms, texts: texts.length, bytes: body.length, error: String((error as Error).cause ?? error) };
   }
 }
 
@@ -94,6 +103,9 @@ function tally(outcomes: readonly RequestOutcome[]): Requests {
     requests: outcomes.length,
     servedShare: outcomes.length === 0 ? 0 : served / outcomes.length,
     latency: summarize(outcomes.map((outcome) => outcome.ms)),
+    ...(outcomes.some((outcome) => outcome.error)
+      ? { firstError: outcomes.find((outcome) => outcome.error)?.error }
+      : {}),
   };
 }
 
@@ -129,7 +141,11 @@ async function fairness(input: Extract<ScenarioInput, { kind: 'fairness' }>): Pr
   const payload = new PayloadGenerator({ batchSize: 1, cacheHitRatio: 0, poolSize: 1 });
   const oneText: RequestOutcome[] = [];
   const remaining = () => input.limitSeconds - (performance.now() - started) / 1000;
-  while (!longDone && remaining() > 0) oneText.push(await post(input.baseUrl, payload.body().text, remaining()));
+  while (!longDone && remaining() > 0) {
+    const next = new Promise((resolve) => setTimeout(resolve, SHORT_CLIENT_INTERVAL_MS));
+    oneText.push(await post(input.baseUrl, payload.body().text, remaining()));
+    await next;
+  }
   const outcome = await long;
   return {
     kind: 'fairness',
