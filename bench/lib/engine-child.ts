@@ -8,7 +8,7 @@ import type { ModelDtype } from '../../src/config/settings.js';
 import { usableCpuCount } from '../../src/model/cpu-budget.js';
 import { ModelRuntime } from '../../src/model/model-runtime.js';
 import { MixedLengthGenerator, type MixedLengthOptions } from './texts.js';
-import { loadTokenCounter, sum } from './token-count.js';
+import { loadTokenCounter, sum, tokenBudgetBatches } from './token-count.js';
 
 export interface EngineInput {
   modelDir: string;
@@ -84,23 +84,6 @@ async function main(): Promise<void> {
   }
   if (input.mixed) result.mixed = await measureTokenBudget(runtime, input, input.mixed);
   process.stdout.write(`${JSON.stringify(result)}\n`);
-}
-
-/** Sorted by length, greedily cut: a batch takes the next text while it stays within both bounds. */
-function tokenBudgetBatches(tokens: readonly number[], tokenBudget: number, maxTexts: number): number[][] {
-  const order = tokens.map((_, i) => i).sort((a, b) => tokens[a] - tokens[b]);
-  const batches: number[][] = [];
-  let batch: number[] = [];
-  for (const i of order) {
-    // Sorted ascending, so the text joining is the batch's longest.
-    if (batch.length > 0 && ((batch.length + 1) * tokens[i] > tokenBudget || batch.length === maxTexts)) {
-      batches.push(batch);
-      batch = [];
-    }
-    batch.push(i);
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
 }
 
 async function measureTokenBudget(

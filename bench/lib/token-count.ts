@@ -32,3 +32,24 @@ export async function loadTokenCounter({ modelDir, modelId }: TokenizerLocation)
 }
 
 export const sum = (values: readonly number[]): number => values.reduce((total, value) => total + value, 0);
+
+/**
+ * Indices of `tokens` in batches as an ideal scheduler would cut them: sorted by length, a batch
+ * takes the next text while batch size × longest text stays within `tokenBudget` and the batch holds
+ * at most `maxTexts` texts (a single text longer than the budget runs alone).
+ */
+export function tokenBudgetBatches(tokens: readonly number[], tokenBudget: number, maxTexts: number): number[][] {
+  const order = tokens.map((_, i) => i).sort((a, b) => tokens[a] - tokens[b]);
+  const batches: number[][] = [];
+  let batch: number[] = [];
+  for (const i of order) {
+    // Sorted ascending, so the text joining is the batch's longest.
+    if (batch.length > 0 && ((batch.length + 1) * tokens[i] > tokenBudget || batch.length === maxTexts)) {
+      batches.push(batch);
+      batch = [];
+    }
+    batch.push(i);
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
