@@ -237,7 +237,8 @@ export function checkTargets(runs: DtypeRun[], original: OriginalRun, requestTim
         add(
           `while ${long.texts} texts of ~512 tokens run, one-text requests all 200 within ` +
             `${seconds(GOALS.fairnessOneTextMaxMs)}`,
-          `${describeStatuses(oneText)}; slowest ${ms(oneText.latency.max)} ms`,
+          `long request ${long.outcome.status || 'no answer'} after ${seconds(long.outcome.ms)}; one-text: ` +
+            `${describeStatuses(oneText)}; slowest ${ms(oneText.latency.max)} ms`,
           oneText.requests > 0 && oneText.servedShare === 1 && oneText.latency.max <= GOALS.fairnessOneTextMaxMs,
         );
       }
