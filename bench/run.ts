@@ -133,7 +133,7 @@ const QUICK: Durations = {
   cacheHits: 2,
   fairnessLongTexts: 10,
   longRequestLimit: 15,
-  worstInputLimit: 15,
+  worstInputLimit: 5,
 };
 
 const unique = (batchSize: number): PayloadOptions => ({ batchSize, cacheHitRatio: 0, poolSize: 1 });
@@ -149,8 +149,12 @@ interface Context {
   tokenizer: TokenizerLocation;
 }
 
+const started = performance.now();
+
+/** Progress on stderr, with the seconds since the start (how long each step takes). */
 function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
+  const seconds = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${seconds} s] ${message}\n`);
 }
 
 function load(spec: LoadChildInput): Promise<LoadSummary> {
