@@ -214,7 +214,7 @@ async function closedLoops(
       connections: clients,
       payload,
       timeoutSeconds: promisedDeadlineMs(ctx.settings.requestTimeoutMs) / 1000 + TIMEOUT_MARGIN_SECONDS,
-      ...(name === 'mixed-8x4' ? { countTokens: ctx.tokenizer } : {}),
+      countTokens: ctx.tokenizer,
     });
     const textsPerRequest = 'seed' in payload ? payload.textsPerRequest : payload.batchSize;
     runs.push({ name, clients, textsPerRequest, summary });

@@ -4,6 +4,7 @@ import { PayloadGenerator } from '../../k6/lib/payload.js';
 import type { ModelDtype } from '../../src/config/settings.js';
 import { startRedisServer, type RedisServer } from '../../test/support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../../test/support/server-process.js';
+import { readModelCounters } from './model-metrics.js';
 
 export type { ServerProcess };
 
@@ -100,12 +101,18 @@ export async function fillCache(baseUrl: string, texts: string[]): Promise<strin
 /** Longest wait for a server to work off what an earlier measurement left in its queue. */
 const DRAIN_TIMEOUT_MS = 300_000;
 
+/** The model is idle when it starts no call for this long. */
+const IDLE_MS = 300;
+
 /**
- * Waits until the server has worked off its queue: the batcher is first in, first out, so a
- * fresh text is answered only after everything queued before it. Measurements start from here.
- * `path`: the route to POST to (the FastAPI original's, which serves one request at a time).
+ * Waits until the server has worked off its queue, so measurements start from an idle service:
+ * a fresh text is answered (behind everything queued, with a first-in-first-out batcher), then,
+ * where the service exposes /metrics, no model call starts for IDLE_MS (a scheduler that lets a
+ * fresh request overtake queued ones still has them to run). `path`: the route to POST to (the
+ * FastAPI original's, which has no metrics and serves one request at a time).
  */
 export async function waitUntilDrained(baseUrl: string, path = '/v1/sentiment/predict'): Promise<void> {
+  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
   const [text] = new PayloadGenerator({ batchSize: 1, cacheHitRatio: 0, poolSize: 1 }).body().text;
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
@@ -114,4 +121,11 @@ export async function waitUntilDrained(baseUrl: string, path = '/v1/sentiment/pr
     signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS),
   });
   await response.arrayBuffer();
+  let before = await readModelCounters(baseUrl);
+  while (before && performance.now() < deadline) {
+    await new Promise((done) => setTimeout(done, IDLE_MS));
+    const after = await readModelCounters(baseUrl);
+    if (!after || after.calls === before.calls) return;
+    before = after;
+  }
 }
