@@ -1,10 +1,14 @@
 // Child process of the benchmark: the engine ceiling. Loads the model in-process with the
 // service's own ModelRuntime (tokenizer + ONNX Runtime, same thread count as the service) and
-// times classify() at each batch size. Input and output are JSON (argv[2], last stdout line).
+// times classify() at each batch size; then, on the mixed-length workload's own texts, what it does
+// with ideal scheduling: texts sorted by length and cut into batches of at most a token budget
+// (batch size × longest text). Input and output are JSON (argv[2], last stdout line).
 import { PayloadGenerator } from '../../k6/lib/payload.js';
 import type { ModelDtype } from '../../src/config/settings.js';
 import { usableCpuCount } from '../../src/model/cpu-budget.js';
 import { ModelRuntime } from '../../src/model/model-runtime.js';
+import { MixedLengthGenerator, type MixedLengthOptions } from './texts.js';
+import { loadTokenCounter, sum, tokenBudgetBatches } from './token-count.js';
 
 export interface EngineInput {
   modelDir: string;
@@ -12,12 +16,30 @@ export interface EngineInput {
   dtype: ModelDtype;
   batchSizes: number[];
   secondsPerBatchSize: number;
+  /** The first `texts` texts of the mixed-length workload, batched by token budget. */
+  mixed?: { options: MixedLengthOptions; texts: number; tokenBudget: number; maxTexts: number };
+}
+
+export interface TokenBudgetResult {
+  texts: number;
+  calls: number;
+  /** Padded tokens per call at most (batch size × longest text's tokens). */
+  tokenBudget: number;
+  maxTexts: number;
+  realTokens: number;
+  paddedTokens: number;
+  /** realTokens ÷ paddedTokens. */
+  paddingEfficiency: number;
+  seconds: number;
+  realTokensPerSecond: number;
+  sentencesPerSecond: number;
 }
 
 export interface EngineResult {
   threads: number;
   loadTimeMs: number;
   batches: { batchSize: number; calls: number; msPerCall: number; sentencesPerSecond: number }[];
+  mixed?: TokenBudgetResult;
 }
 
 /** Calls at each batch size before timing: the first runs of a new shape allocate buffers. */
@@ -60,7 +82,43 @@ async function main(): Promise<void> {
       sentencesPerSecond: (calls * batchSize) / (busyMs / 1000),
     });
   }
+  if (input.mixed) result.mixed = await measureTokenBudget(runtime, input, input.mixed);
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+async function measureTokenBudget(
+  runtime: ModelRuntime,
+  input: EngineInput,
+  mixed: NonNullable<EngineInput['mixed']>,
+): Promise<TokenBudgetResult> {
+  const texts = new MixedLengthGenerator(mixed.options).texts(mixed.texts);
+  const tokens = (await loadTokenCounter(input))(texts);
+  const batches = tokenBudgetBatches(tokens, mixed.tokenBudget, mixed.maxTexts);
+  // The largest shape once untimed: ONNX Runtime grows its buffers on the first call of a size.
+  const longest = batches[batches.length - 1];
+  for (let i = 0; i < WARM_UP_CALLS; i++) await runtime.classify(longest.map((t) => texts[t]));
+  let busyMs = 0;
+  let paddedTokens = 0;
+  for (const batch of batches) {
+    paddedTokens += batch.length * Math.max(...batch.map((i) => tokens[i]));
+    const started = performance.now();
+    await runtime.classify(batch.map((i) => texts[i]));
+    busyMs += performance.now() - started;
+  }
+  const realTokens = sum(tokens);
+  const seconds = busyMs / 1000;
+  return {
+    texts: texts.length,
+    calls: batches.length,
+    tokenBudget: mixed.tokenBudget,
+    maxTexts: mixed.maxTexts,
+    realTokens,
+    paddedTokens,
+    paddingEfficiency: realTokens / paddedTokens,
+    seconds,
+    realTokensPerSecond: realTokens / seconds,
+    sentencesPerSecond: texts.length / seconds,
+  };
 }
 
 await main();

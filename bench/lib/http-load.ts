@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import { predictChecks } from '../../k6/lib/checks.js';
 import { PayloadGenerator, type PayloadOptions } from '../../k6/lib/payload.js';
+import { isMixedLength, MixedLengthGenerator, type MixedLengthOptions } from './texts.js';
 
 export const PREDICT_PATH = '/v1/sentiment/predict';
 /** Paced load is split into this many autocannon instances started evenly across one second. */
@@ -16,7 +17,12 @@ export interface LoadSpec {
    * request as soon as the previous one is answered (closed loop: measures the maximum).
    */
   rate?: number;
-  payload: PayloadOptions;
+  /** The k6 payload generator's options, or texts of mixed lengths. */
+  payload: PayloadOptions | MixedLengthOptions;
+  /** Route to POST to: the service's by default; the FastAPI original's is `/project/bulk-predict`. */
+  path?: string;
+  /** Keep the texts of every 200 answer (LoadSamples.servedTexts), to count their tokens afterwards. */
+  keepServedTexts?: boolean;
   /** Count 503 as the expected answer (overload scenarios), as the k6 scripts do. */
   allowShedding: boolean;
   timeoutSeconds?: number;
@@ -36,6 +42,8 @@ export interface LoadSamples {
   checksFailed: number;
   /** Seconds under load (the start offsets of paced parts excluded). */
   elapsedSeconds: number;
+  /** The texts of the requests answered 200, when the spec asked to keep them. */
+  servedTexts?: string[];
 }
 
 interface Part {
@@ -65,10 +73,25 @@ function plan(spec: LoadSpec): Part[] {
   }));
 }
 
-/** Loads POST /v1/sentiment/predict with the shared payload generator and records every answer. */
+interface BodyGenerator {
+  body(): { text: string[] };
+}
+
+function bodyGenerator(options: PayloadOptions | MixedLengthOptions): BodyGenerator {
+  return isMixedLength(options) ? new MixedLengthGenerator(options) : new PayloadGenerator(options);
+}
+
+/** Loads POST /v1/sentiment/predict (or spec.path) with generated bodies and records every answer. */
 export async function runLoad(spec: LoadSpec): Promise<LoadSamples> {
-  const payload = new PayloadGenerator(spec.payload);
-  const samples: LoadSamples = { responses: [], errors: 0, checksPassed: 0, checksFailed: 0, elapsedSeconds: 0 };
+  const payload = bodyGenerator(spec.payload);
+  const samples: LoadSamples = {
+    responses: [],
+    errors: 0,
+    checksPassed: 0,
+    checksFailed: 0,
+    elapsedSeconds: 0,
+    ...(spec.keepServedTexts ? { servedTexts: [] } : {}),
+  };
   const parts = plan(spec);
   const started = performance.now();
   await Promise.all(
@@ -84,12 +107,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadSamples> {
 }
 
 interface RequestContext {
-  texts?: number;
+  texts?: string[];
 }
 
-function runPart(spec: LoadSpec, part: Part, payload: PayloadGenerator, samples: LoadSamples): Promise<void> {
+function runPart(spec: LoadSpec, part: Part, payload: BodyGenerator, samples: LoadSamples): Promise<void> {
   // autocannon calls onResponse and then emits 'response' synchronously for the same answer.
-  let answered = 0;
+  let answered: string[] = [];
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -101,16 +124,16 @@ function runPart(spec: LoadSpec, part: Part, payload: PayloadGenerator, samples:
         requests: [
           {
             method: 'POST',
-            path: PREDICT_PATH,
+            path: spec.path ?? PREDICT_PATH,
             headers: { 'content-type': 'application/json' },
             setupRequest: (request, context: RequestContext) => {
               const body = payload.body();
-              context.texts = body.text.length;
+              context.texts = body.text;
               return { ...request, body: JSON.stringify(body) };
             },
             onResponse: (status, body, context: RequestContext) => {
-              answered = context.texts ?? 0;
-              const checks = predictChecks(status, body, answered, { allowShedding: spec.allowShedding });
+              answered = context.texts ?? [];
+              const checks = predictChecks(status, body, answered.length, { allowShedding: spec.allowShedding });
               for (const passed of Object.values(checks)) {
                 if (passed) samples.checksPassed++;
                 else samples.checksFailed++;
@@ -121,7 +144,10 @@ function runPart(spec: LoadSpec, part: Part, payload: PayloadGenerator, samples:
       },
       (error: unknown) => (error ? reject(error as Error) : resolve()),
     );
-    instance.on('response', (_client, status, _bytes, ms) => samples.responses.push({ status, ms, texts: answered }));
+    instance.on('response', (_client, status, _bytes, ms) => {
+      samples.responses.push({ status, ms, texts: answered.length });
+      if (status === 200) samples.servedTexts?.push(...answered);
+    });
     instance.on('reqError', () => samples.errors++);
   });
 }

@@ -10,6 +10,9 @@ export interface ModelCounters {
   texts: number;
   calls: number;
   busySeconds: number;
+  /** Real and padded tokens the model ran, when the service counts them (else undefined). */
+  realTokens?: number;
+  paddedTokens?: number;
   /** performance.now() when read. */
   at: number;
 }
@@ -20,6 +23,8 @@ export interface ModelActivity {
   meanBatchSize: number;
   /** Share of the time a model call was running (1 = the model never waited for work). */
   busyShare: number;
+  /** Real tokens ÷ padded tokens of the window's model calls, when the service counts both. */
+  paddingEfficiency?: number;
 }
 
 const SERIES = {
@@ -27,6 +32,15 @@ const SERIES = {
   calls: 'sentiment_model_batch_size_count',
   busySeconds: 'sentiment_model_call_duration_seconds_sum',
 } as const;
+
+/**
+ * The scheduler's token counters (issue #12). Read only when the service exposes them: a service
+ * without them reports no padding efficiency rather than a wrong one.
+ */
+const TOKEN_SERIES = 'sentiment_model_tokens_total';
+
+const has = (exposition: ReturnType<typeof parseExposition>, name: string) =>
+  exposition.samples.some((sample) => sample.name === name);
 
 /** The counters now, or undefined when the service exposes no /metrics. */
 export async function readModelCounters(baseUrl: string): Promise<ModelCounters | undefined> {
@@ -38,6 +52,12 @@ export async function readModelCounters(baseUrl: string): Promise<ModelCounters 
     texts: sumOf(exposition, SERIES.texts),
     calls: sumOf(exposition, SERIES.calls),
     busySeconds: sumOf(exposition, SERIES.busySeconds),
+    ...(has(exposition, TOKEN_SERIES)
+      ? {
+          realTokens: sumOf(exposition, TOKEN_SERIES, { kind: 'real' }),
+          paddedTokens: sumOf(exposition, TOKEN_SERIES, { kind: 'padded' }),
+        }
+      : {}),
     at: performance.now(),
   };
 }
@@ -46,9 +66,12 @@ export function modelActivity(before: ModelCounters, after: ModelCounters): Mode
   const seconds = (after.at - before.at) / 1000;
   const calls = after.calls - before.calls;
   const texts = after.texts - before.texts;
+  const padded = (after.paddedTokens ?? 0) - (before.paddedTokens ?? 0);
+  const real = (after.realTokens ?? 0) - (before.realTokens ?? 0);
   return {
     sentencesPerSecond: texts / seconds,
     meanBatchSize: calls === 0 ? 0 : texts / calls,
     busyShare: (after.busySeconds - before.busySeconds) / seconds,
+    ...(after.paddedTokens !== undefined && padded > 0 ? { paddingEfficiency: real / padded } : {}),
   };
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PayloadGenerator } from '../../k6/lib/payload.js';
 import type { ModelDtype } from '../../src/config/settings.js';
 import { startRedisServer, type RedisServer } from '../../test/support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../../test/support/server-process.js';
+import { readModelCounters } from './model-metrics.js';
 
 export type { ServerProcess };
 
@@ -36,6 +37,8 @@ export async function startBenchServer(name: string, options: BenchServerOptions
     // The bench measures the engine and the service path, not the per-client rate limit, which
     // all its connections from one IP would hit within seconds.
     RATE_LIMIT_ENABLED: 'false',
+    // The paced runs open up to MAX_PACED_CONNECTIONS from one address, past the per-IP cap.
+    HTTP_MAX_CONNECTIONS_PER_IP: '0',
     // Production refuses to start open or with plain-SHA-256 Redis keys unless told: the bench
     // measures an open service, and its own Redis gets a fresh key secret.
     ALLOW_ANONYMOUS: 'true',
@@ -43,6 +46,19 @@ export async function startBenchServer(name: string, options: BenchServerOptions
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl, CACHE_KEY_SECRET: randomBytes(32).toString('hex') } : {}),
   });
   return { server, readyMs: performance.now() - started };
+}
+
+/**
+ * Resets a process's peak resident memory (VmHWM) to its current RSS, so a later peakRssMiB covers
+ * only what follows (Linux ≥ 4.0, our own processes). False when the kernel refuses.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Peak resident memory of a process so far (VmHWM), in MiB; Linux only. */
@@ -91,17 +107,31 @@ export async function fillCache(baseUrl: string, texts: string[]): Promise<strin
 /** Longest wait for a server to work off what an earlier measurement left in its queue. */
 const DRAIN_TIMEOUT_MS = 300_000;
 
+/** The model is idle when it starts no call for this long. */
+const IDLE_MS = 300;
+
 /**
- * Waits until the server has worked off its queue: the batcher is first in, first out, so a
- * fresh text is answered only after everything queued before it. Measurements start from here.
+ * Waits until the server has worked off its queue, so measurements start from an idle service:
+ * a fresh text is answered (behind everything queued, with a first-in-first-out batcher), then,
+ * where the service exposes /metrics, no model call starts for IDLE_MS (a scheduler that lets a
+ * fresh request overtake queued ones still has them to run). `path`: the route to POST to (the
+ * FastAPI original's, which has no metrics and serves one request at a time).
  */
-export async function waitUntilDrained(baseUrl: string): Promise<void> {
+export async function waitUntilDrained(baseUrl: string, path = '/v1/sentiment/predict'): Promise<void> {
+  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
   const [text] = new PayloadGenerator({ batchSize: 1, cacheHitRatio: 0, poolSize: 1 }).body().text;
-  const response = await fetch(`${baseUrl}/v1/sentiment/predict`, {
+  const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ text: [text] }),
     signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS),
   });
   await response.arrayBuffer();
+  let before = await readModelCounters(baseUrl);
+  while (before && performance.now() < deadline) {
+    await new Promise((done) => setTimeout(done, IDLE_MS));
+    const after = await readModelCounters(baseUrl);
+    if (!after || after.calls === before.calls) return;
+    before = after;
+  }
 }
