@@ -12,14 +12,20 @@ let run = 0;
 /** A text of well over 512 tokens (truncated to 512), unique to this call. */
 const longText = (i: number) => `review ${++run} ${i} ${'the plot was good but the ending was sad '.repeat(70)}`;
 
-async function predict(server: ServerProcess, text: string[]): Promise<{ status: number; body: any; ms: number }> {
+interface Answer {
+  status: number;
+  body: { predictions?: unknown[]; type?: string; detail?: string };
+  ms: number;
+}
+
+async function predict(server: ServerProcess, text: string[]): Promise<Answer> {
   const started = performance.now();
   const response = await fetch(`${server.baseUrl}${PREDICT}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ text }),
   });
-  return { status: response.status, body: await response.json(), ms: performance.now() - started };
+  return { status: response.status, body: (await response.json()) as Answer['body'], ms: performance.now() - started };
 }
 
 async function metric(server: ServerProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -114,5 +120,4 @@ describe('the token-cost scheduler (built server, base baseline)', () => {
     expect(dropped).toBeGreaterThan(0);
     expect(dropped).toBeLessThan(40);
   }, 120_000);
-
 });
