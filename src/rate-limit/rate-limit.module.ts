@@ -9,6 +9,8 @@ import {
 import { AuthModule } from '../auth/auth.module.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
+import type { RedisConnection } from '../redis/redis-connection.js';
+import { REDIS, RedisModule } from '../redis/redis.module.js';
 import { ApiRateLimitGuard } from './api-rate-limit.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler-storage.js';
 
@@ -22,7 +24,7 @@ const REDIS_TIMEOUT_MS = 20;
  * in registration order, and a stranger must get 401 rather than use up a budget.
  */
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, RedisModule],
   providers: [
     {
       provide: getOptionsToken(),
@@ -34,10 +36,10 @@ const REDIS_TIMEOUT_MS = 20;
     },
     {
       provide: getStorageToken(),
-      inject: [SETTINGS],
-      useFactory: (settings: Settings) =>
-        settings.redisUrl
-          ? new RedisThrottlerStorage(settings.redisUrl, Math.min(settings.cacheTimeoutMs, REDIS_TIMEOUT_MS))
+      inject: [SETTINGS, REDIS],
+      useFactory: (settings: Settings, redis: RedisConnection | null) =>
+        redis
+          ? new RedisThrottlerStorage(redis, Math.min(settings.cacheTimeoutMs, REDIS_TIMEOUT_MS))
           : new ThrottlerStorageService(),
     },
     { provide: APP_GUARD, useClass: ApiRateLimitGuard },
