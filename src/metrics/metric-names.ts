@@ -18,6 +18,8 @@ export const METRIC = {
   ready: 'sentiment_ready',
   cacheRequests: 'sentiment_cache_requests_total',
   cacheOperationDuration: 'sentiment_cache_operation_duration_seconds',
+  redisBreakerState: 'sentiment_redis_breaker_state',
+  redisBreakerTransitions: 'sentiment_redis_breaker_transitions_total',
   queueDepth: 'sentiment_queue_depth',
   queueCapacity: 'sentiment_queue_capacity',
 } as const;
