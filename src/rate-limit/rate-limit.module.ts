@@ -15,8 +15,6 @@ import { ApiRateLimitGuard } from './api-rate-limit.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler-storage.js';
 
 const MINUTE_MS = 60_000;
-/** Longest wait for a Redis count; a request may also wait up to CACHE_TIMEOUT_MS on the cache. */
-const REDIS_TIMEOUT_MS = 20;
 
 /**
  * Requests per minute per API key (per IP without keys) on /v1 (`RATE_LIMIT_PER_MINUTE`), counted
@@ -36,11 +34,9 @@ const REDIS_TIMEOUT_MS = 20;
     },
     {
       provide: getStorageToken(),
-      inject: [SETTINGS, REDIS],
-      useFactory: (settings: Settings, redis: RedisConnection | null) =>
-        redis
-          ? new RedisThrottlerStorage(redis, Math.min(settings.cacheTimeoutMs, REDIS_TIMEOUT_MS))
-          : new ThrottlerStorageService(),
+      inject: [REDIS],
+      useFactory: (redis: RedisConnection | null) =>
+        redis ? new RedisThrottlerStorage(redis) : new ThrottlerStorageService(),
     },
     { provide: APP_GUARD, useClass: ApiRateLimitGuard },
   ],

@@ -31,10 +31,7 @@ const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly local = new ThrottlerStorageService();
 
-  constructor(
-    private readonly redis: RedisConnection,
-    private readonly timeoutMs: number,
-  ) {}
+  constructor(private readonly redis: RedisConnection) {}
 
   async increment(
     key: string,
@@ -44,13 +41,11 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     throttlerName: string,
   ): Promise<ThrottlerRecord> {
     try {
-      const [hits, window, blocked] = (await this.redis.execute(
-        (client) =>
-          client.eval(INCREMENT_SCRIPT, {
-            keys: [`${key}:hits`, `${key}:blocked`],
-            arguments: [String(ttl), String(limit), String(blockDuration)],
-          }),
-        this.timeoutMs,
+      const [hits, window, blocked] = (await this.redis.execute((client) =>
+        client.eval(INCREMENT_SCRIPT, {
+          keys: [`${key}:hits`, `${key}:blocked`],
+          arguments: [String(ttl), String(limit), String(blockDuration)],
+        }),
       )) as [number, number, number];
       return {
         totalHits: hits,

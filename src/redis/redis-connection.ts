@@ -3,8 +3,9 @@ import {
   BrokenCircuitError,
   circuitBreaker,
   CircuitState,
-  ConsecutiveBreaker,
   handleAll,
+  SamplingBreaker,
+  TaskCancelledError,
   timeout,
   TimeoutStrategy,
   wrap,
@@ -17,19 +18,29 @@ export type BreakerState = 'closed' | 'half-open' | 'open';
 export const BREAKER_STATES: readonly BreakerState[] = ['closed', 'half-open', 'open'];
 
 export interface RedisPolicyOptions {
-  /** Longest wait for one call unless the caller asks for less: a frozen server never answers. */
+  /** Longest wait for one call: a frozen server keeps its connection but never answers. */
   timeoutMs: number;
-  /** Consecutive failed or timed-out calls that open the breaker. */
-  failureThreshold: number;
+  /** Share of the calls of the last `samplingMs` that must have failed or timed out to open the breaker. */
+  failureRate: number;
+  samplingMs: number;
+  /** Below this many calls per second over `samplingMs` the breaker never opens: too few to judge. */
+  minimumCallsPerSecond: number;
   /** How long an open breaker skips Redis before it lets one trial call through. */
   halfOpenAfterMs: number;
 }
 
 /**
- * Three failed calls in a row mean Redis is in trouble; then one trial a second finds out when it
- * is back, while every other call skips it.
+ * Most calls of the last 2 s failing means Redis is in trouble; then one trial a second finds out
+ * when it is back, while every other call skips it. A rate, not a run of failures: a stall of this
+ * process (GC, CPU throttling) fails every call in flight at once, many in a row under load, while
+ * those are few among the calls of two seconds.
  */
-export const BREAKER_DEFAULTS = { failureThreshold: 3, halfOpenAfterMs: 1000 } as const;
+export const BREAKER_DEFAULTS = {
+  failureRate: 0.5,
+  samplingMs: 2000,
+  minimumCallsPerSecond: 2,
+  halfOpenAfterMs: 1000,
+} as const;
 
 /** What the connection itself needs of a node-redis client (the commands are the callers'). */
 export type ConnectionClient = Pick<RedisClientType, 'isReady' | 'isOpen' | 'disconnect'>;
@@ -52,15 +63,13 @@ const STATE_NAMES: Partial<Record<CircuitState, BreakerState>> = {
 
 /**
  * The one Redis connection of this process, shared by the prediction cache and the rate limiter,
- * with cockatiel's policies around every call: a timeout, inside a consecutive-failures circuit
- * breaker. Callers never wait on a hung Redis for longer than the timeout, and once it keeps
+ * with cockatiel's policies around every call: a timeout, inside a failure-rate circuit breaker. Callers never wait on a hung Redis for longer than the timeout, and once it keeps
  * failing they skip it (RedisUnavailableError) until a trial call finds it answering again.
  */
 export class RedisConnection<Client extends ConnectionClient = RedisClientType> {
   private readonly logger = new Logger('Redis');
   private readonly breaker: CircuitBreakerPolicy;
-  /** The breaker around a timeout, one pair per timeout callers use. */
-  private readonly policies = new Map<number, IPolicy>();
+  private readonly policy: IPolicy;
   private readonly entered: Record<BreakerState, number> = { closed: 0, 'half-open': 0, open: 0 };
   private readonly listeners: BreakerListener[] = [];
 
@@ -70,8 +79,14 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
   ) {
     this.breaker = circuitBreaker(handleAll, {
       halfOpenAfter: options.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(options.failureThreshold),
+      breaker: new SamplingBreaker({
+        threshold: options.failureRate,
+        duration: options.samplingMs,
+        minimumRps: options.minimumCallsPerSecond,
+      }),
     });
+    // Cooperative: the timeout aborts the signal and answerUnlessAborted decides when to give up.
+    this.policy = wrap(this.breaker, timeout(options.timeoutMs, TimeoutStrategy.Cooperative));
     this.breaker.onStateChange((state) => this.changed(STATE_NAMES[state] ?? 'open'));
   }
 
@@ -94,17 +109,18 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
   }
 
   /**
-   * Runs one command through the policies, with at most `timeoutMs` (default: the connection's).
-   * Throws RedisUnavailableError when it was not sent, cockatiel's TaskCancelledError when it
-   * took longer than the timeout, or the command's error. Every caller shares the one breaker.
+   * Runs one command through the policies. Throws RedisUnavailableError when it was not sent,
+   * cockatiel's TaskCancelledError when it took longer than the timeout, or the command's error.
    */
-  async execute<T>(command: (client: Client) => Promise<T>, timeoutMs = this.options.timeoutMs): Promise<T> {
+  async execute<T>(command: (client: Client) => Promise<T>): Promise<T> {
     // Disconnected: node-redis fails at once anyway; not counted, the breaker is about slow answers.
     if (!this.client.isReady) throw new RedisUnavailableError('not connected');
     // cockatiel queues calls behind the half-open trial; here they skip Redis, so only the trial waits.
     if (this.breaker.state === CircuitState.HalfOpen) throw new RedisUnavailableError('trial call in progress');
     try {
-      return await this.policy(timeoutMs).execute(() => command(this.client));
+      return await this.policy.execute(({ signal }) =>
+        answerUnlessAborted(command(this.client), signal, this.options.timeoutMs),
+      );
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw new RedisUnavailableError('circuit open', { cause: error });
       throw error;
@@ -114,16 +130,6 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
   async close(): Promise<void> {
     // disconnect, not quit: a hung Redis would never answer QUIT, and nothing here needs flushing.
     if (this.client.isOpen) await this.client.disconnect();
-  }
-
-  private policy(timeoutMs: number): IPolicy {
-    let policy = this.policies.get(timeoutMs);
-    if (!policy) {
-      // Aggressive: the caller gets its answer at the deadline; node-redis cannot cancel a sent command.
-      policy = wrap(this.breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
-      this.policies.set(timeoutMs, policy);
-    }
-    return policy;
   }
 
   private changed(state: BreakerState): void {
@@ -142,4 +148,29 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
     }
     for (const listener of this.listeners) listener(state);
   }
+}
+
+/**
+ * The command's answer, or a TaskCancelledError once the timeout aborts `signal` (node-redis cannot
+ * take back a sent command, so it is left to finish unheard). The rejection waits for the event
+ * loop's check phase: after this process stalled (GC, a long callback), timers run before the poll
+ * phase reads an answer Redis sent in time, and that answer must win. A busy event loop is not a
+ * slow Redis, and must not open the breaker.
+ */
+function answerUnlessAborted<T>(answer: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const giveUp = () =>
+      setImmediate(() => reject(new TaskCancelledError(`redis did not answer within ${timeoutMs} ms`)));
+    signal.addEventListener('abort', giveUp, { once: true });
+    answer.then(
+      (value) => {
+        signal.removeEventListener('abort', giveUp);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', giveUp);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }

@@ -9,10 +9,10 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
 import { freshTexts, PREDICT } from './cache-test-helpers.js';
 
-/** Longer than the breaker's half-open delay, so its trial calls fail too and it re-opens. */
-const FREEZE_MS = 4 * BREAKER_DEFAULTS.halfOpenAfterMs;
-/** By then the breaker has surely opened: a few timed-out calls of the first requests. */
-const SURELY_OPEN_AFTER_MS = 1500;
+/** By then the breaker has surely opened: most calls of its sampling window have timed out. */
+const SURELY_OPEN_AFTER_MS = BREAKER_DEFAULTS.samplingMs + 1000;
+/** Several half-open delays after that, so its trial calls fail too and it re-opens. */
+const FREEZE_MS = SURELY_OPEN_AFTER_MS + 3 * BREAKER_DEFAULTS.halfOpenAfterMs;
 const HIT_AGAIN_WITHIN_MS = 5000;
 const CLIENTS = 2;
 const PAUSE_BETWEEN_REQUESTS_MS = 50;
