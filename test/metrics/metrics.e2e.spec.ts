@@ -39,6 +39,8 @@ describe('GET /metrics (real app, tiny baseline model, in-memory cache)', () => 
       sentiment_ready: 'gauge',
       sentiment_cache_requests_total: 'counter',
       sentiment_cache_operation_duration_seconds: 'histogram',
+      sentiment_redis_breaker_state: 'gauge',
+      sentiment_redis_breaker_transitions_total: 'counter',
       sentiment_queue_depth: 'gauge',
       sentiment_queue_capacity: 'gauge',
     });
