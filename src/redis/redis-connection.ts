@@ -45,8 +45,6 @@ export const BREAKER_DEFAULTS = {
 /** What the connection itself needs of a node-redis client (the commands are the callers'). */
 export type ConnectionClient = Pick<RedisClientType, 'isReady' | 'isOpen' | 'disconnect'>;
 
-export type BreakerListener = (state: BreakerState) => void;
-
 /** A call that was not attempted: Redis is disconnected, or the breaker holds calls off. */
 export class RedisUnavailableError extends Error {
   constructor(reason: string, options?: ErrorOptions) {
@@ -71,7 +69,6 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
   private readonly breaker: CircuitBreakerPolicy;
   private readonly policy: IPolicy;
   private readonly entered: Record<BreakerState, number> = { closed: 0, 'half-open': 0, open: 0 };
-  private readonly listeners: BreakerListener[] = [];
 
   constructor(
     private readonly client: Client,
@@ -102,10 +99,6 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
   /** Connected and the breaker closed: calls go to Redis as usual. */
   isUp(): boolean {
     return this.client.isReady && this.breakerState === 'closed';
-  }
-
-  onBreakerChange(listener: BreakerListener): void {
-    this.listeners.push(listener);
   }
 
   /**
@@ -146,7 +139,6 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
     } else {
       this.logger.log({ msg: 'redis circuit breaker closed: Redis answers again', breaker: state });
     }
-    for (const listener of this.listeners) listener(state);
   }
 }
 
