@@ -4,7 +4,8 @@
 // Runs a mixed load for --duration seconds (default 10 minutes) at --load × the measured capacity
 // against a service of its own (built server, own Redis), or at --rate against --base-url, and
 // samples the service's /metrics. Passes when RSS after warm-up grows at most 10 %, every
-// event-loop lag p99 stays under 50 ms, no request fails and malformed bodies get 422.
+// event-loop lag p99 stays under 50 ms, no request fails, the Redis circuit breaker never changes
+// state and malformed bodies get 422.
 // Writes every sample to bench/results/soak-<date>.json; exits 1 when a check fails. See docs/SOAK.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -1,7 +1,8 @@
 /**
  * The soak: a long mixed load on a running service while its own /metrics are sampled, judged
  * by two limits: resident memory must not keep growing once warmed up, and the event loop must
- * stay responsive. Used by `npm run soak` (bench/soak.ts) and, shortened, by test/soak.
+ * stay responsive; and nothing may have gone wrong on the way (failed requests, Redis circuit
+ * breaker transitions). Used by `npm run soak` (bench/soak.ts) and, shortened, by test/soak.
  */
 import type { PayloadOptions } from '../../k6/lib/payload.js';
 import type { ModelDtype } from '../../src/config/settings.js';
@@ -53,6 +54,9 @@ export interface SoakCheck {
   passed: boolean;
 }
 
+/** Times the Redis circuit breaker entered each state (sentiment_redis_breaker_transitions_total). */
+export type BreakerTransitions = Record<'closed' | 'half-open' | 'open', number>;
+
 export interface SoakResult {
   options: Omit<SoakOptions, 'log'>;
   samples: SoakSample[];
@@ -61,6 +65,8 @@ export interface SoakResult {
   invalid: { sent: number; answered422: number };
   rss: { afterWarmupMiB: number; endMiB: number; peakMiB: number; growth: number };
   eventLoopLagP99Ms: { max: number; median: number };
+  /** Breaker transitions during the soak: a healthy Redis never opens it. */
+  breakerTransitions: BreakerTransitions;
   checks: SoakCheck[];
   passed: boolean;
 }
@@ -79,6 +85,12 @@ async function sample(baseUrl: string, atSeconds: number): Promise<SoakSample> {
     heapUsedMiB: sumOf(exposition, 'nodejs_heap_size_used_bytes') / MIB,
     eventLoopLagP99Ms: sumOf(exposition, 'nodejs_eventloop_lag_p99_seconds') * 1000,
   };
+}
+
+async function breakerTransitions(baseUrl: string): Promise<BreakerTransitions> {
+  const exposition = await scrapeMetrics(baseUrl);
+  const count = (to: string) => sumOf(exposition, 'sentiment_redis_breaker_transitions_total', { to });
+  return { closed: count('closed'), 'half-open': count('half-open'), open: count('open') };
 }
 
 /** Bodies the contract rejects with 422, so error paths run as long as the happy ones. */
@@ -105,6 +117,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       `a ${durationSeconds} s soak leaves too few samples after a ${warmupSeconds} s warm-up at one per ${sampleEverySeconds} s`,
     );
   }
+  const transitionsBefore = await breakerTransitions(baseUrl);
   const started = performance.now();
   const streams = STREAMS.map((stream) => {
     const streamRate = Math.max(1, rate * stream.share);
@@ -137,6 +150,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   }
   const summaries = (await Promise.all(streams.map((stream) => stream.run))).map((samples) => summarizeLoad(samples));
   await invalidLoop;
+  const transitionsAfter = await breakerTransitions(baseUrl);
+  const transitions: BreakerTransitions = {
+    closed: transitionsAfter.closed - transitionsBefore.closed,
+    'half-open': transitionsAfter['half-open'] - transitionsBefore['half-open'],
+    open: transitionsAfter.open - transitionsBefore.open,
+  };
+  const transitionCount = transitions.closed + transitions['half-open'] + transitions.open;
 
   const afterWarmup = samples.filter((s) => s.atSeconds > warmupSeconds);
   const afterWarmupMiB = summarize(afterWarmup.slice(0, RSS_WINDOW_SAMPLES).map((s) => s.rssMiB)).mean;
@@ -157,6 +177,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     },
     { name: 'failed requests', measured: failedRequests, limit: 0, passed: failedRequests === 0 },
     {
+      name: 'Redis circuit breaker transitions',
+      measured: transitionCount,
+      limit: 0,
+      passed: transitionCount === 0,
+    },
+    {
       name: 'malformed bodies not answered 422',
       measured: invalid.sent - invalid.answered422,
       limit: 0,
@@ -175,6 +201,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     invalid,
     rss: { afterWarmupMiB, endMiB, peakMiB: Math.max(...samples.map((s) => s.rssMiB)), growth },
     eventLoopLagP99Ms: { max: lags.max, median: lags.p50 },
+    breakerTransitions: transitions,
     checks,
     passed: checks.every((check) => check.passed),
   };

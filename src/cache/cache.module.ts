@@ -1,6 +1,8 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
+import type { RedisConnection } from '../redis/redis-connection.js';
+import { REDIS, RedisModule } from '../redis/redis.module.js';
 import { CacheStats } from './cache-stats.js';
 import { createPredictionCache, type PredictionCacheParts } from './create-prediction-cache.js';
 import { PredictionCache } from './prediction-cache.js';
@@ -14,8 +16,13 @@ const CACHE_PARTS = Symbol('CACHE_PARTS');
  * (its HTTP edge: `X-Cache`) for the predict route, `CacheStats` for metrics and health.
  */
 @Module({
+  imports: [RedisModule],
   providers: [
-    { provide: CACHE_PARTS, inject: [SETTINGS], useFactory: (settings: Settings) => createPredictionCache(settings) },
+    {
+      provide: CACHE_PARTS,
+      inject: [SETTINGS, REDIS],
+      useFactory: (settings: Settings, redis: RedisConnection | null) => createPredictionCache(settings, redis),
+    },
     { provide: PREDICTION_STORE, inject: [CACHE_PARTS], useFactory: (parts: PredictionCacheParts) => parts.store },
     { provide: CacheStats, inject: [CACHE_PARTS], useFactory: (parts: PredictionCacheParts) => parts.stats },
     { provide: PredictionCache, inject: [CACHE_PARTS], useFactory: (parts: PredictionCacheParts) => parts.cache },

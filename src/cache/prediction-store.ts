@@ -4,10 +4,12 @@ export type CacheBackend = 'redis' | 'memory';
 /**
  * Where cached predictions live: Redis, or an LRU inside this process. Values are whatever
  * {@link encodeScores} produced; a store hands back what it holds and lets the caller judge it.
+ * A call the store did not even attempt (Redis down or its breaker open) rejects with
+ * RedisUnavailableError.
  */
 export interface PredictionStore {
   readonly backend: CacheBackend;
-  /** False while the store is known to be unreachable, so callers skip it without waiting. */
+  /** Whether the store answers normally right now (Redis: connected and its breaker closed). */
   isUp(): boolean;
   /** One value per key, in key order; `undefined` where nothing is stored. */
   getMany(keys: readonly string[]): Promise<unknown[]>;

@@ -33,12 +33,12 @@ export interface Settings {
   readonly shutdownDrainMs: number;
   /** After the drain: how long requests in flight may still take before their connections are closed. */
   readonly shutdownInFlightMs: number;
-  /** Redis for the prediction cache; unset → an in-memory LRU inside this process. */
+  /** Redis for the prediction cache and the rate limits; unset → both in this process's memory. */
   readonly redisUrl?: string;
   readonly cacheTtlSeconds: number;
   /** Entries the in-memory cache keeps (least recently used go first); unused with Redis. */
   readonly cacheMaxEntries: number;
-  /** Longest wait for any one cache call before the request is served from the model. */
+  /** Longest wait for any one Redis call (cache or rate limit) before the request goes on without it. */
   readonly cacheTimeoutMs: number;
   /** When set, cache keys are HMAC-SHA256 of the text, so reading Redis cannot confirm guessed texts. */
   readonly cacheKeySecret?: string;

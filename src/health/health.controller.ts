@@ -50,10 +50,13 @@ export class HealthController {
     {
       model: { status: 'up', id: MODEL_ID, state: 'ready' },
       lifecycle: { status: 'up', state: 'serving' },
-      cache: { status: 'up', backend: 'redis', store: 'up' },
+      cache: { status: 'up', backend: 'redis', breaker: 'closed', store: 'up' },
     },
     {
-      info: { lifecycle: { status: 'up', state: 'serving' }, cache: { status: 'up', backend: 'redis', store: 'up' } },
+      info: {
+        lifecycle: { status: 'up', state: 'serving' },
+        cache: { status: 'up', backend: 'redis', breaker: 'closed', store: 'up' },
+      },
       error: { model: { status: 'down', id: MODEL_ID, state: 'loading' } },
     },
   )

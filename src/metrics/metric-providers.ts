@@ -6,6 +6,8 @@ import type { Settings } from '../config/settings.js';
 import { Readiness } from '../health/readiness.js';
 import { InferenceService } from '../inference/inference.service.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
+import { BREAKER_STATES, type BreakerState, type RedisConnection } from '../redis/redis-connection.js';
+import { REDIS } from '../redis/redis.module.js';
 import { InferenceMetrics } from './inference-metrics.js';
 import { METRIC } from './metric-names.js';
 
@@ -16,6 +18,8 @@ export const CACHE_OPERATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 /** Texts per model call, up to the largest request (MAX_BATCH_SIZE defaults to 1000). */
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 const CACHE_RESULTS: readonly CacheResult[] = ['hit', 'miss', 'error', 'bypass'];
+/** The breaker state as a number, ordered by how far Redis is out of use. */
+const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 export const METRIC_PROVIDERS = [
   makeCounterProvider({
@@ -105,6 +109,26 @@ export const METRIC_PROVIDERS = [
       "Tokens the model computed, by kind: real (the texts' own) and padded (texts × longest sequence per call); " +
       'real / padded is the padding efficiency.',
     labelNames: ['kind'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.redisBreakerState,
+    help: 'State of the Redis circuit breaker (cache and rate limits): 0 closed, 1 half-open (one trial call), 2 open (Redis skipped); 0 without REDIS_URL.',
+    inject: [REDIS],
+    collect(this: Gauge, redis: RedisConnection | null) {
+      this.set(BREAKER_STATE_VALUES[redis?.breakerState ?? 'closed']);
+    },
+  }),
+  makeCounterProvider({
+    name: METRIC.redisBreakerTransitions,
+    help: 'Times the Redis circuit breaker changed state, by the state it entered (closed, half-open, open); none in a healthy run.',
+    labelNames: ['to'],
+    inject: [REDIS],
+    collect(this: Counter, redis: RedisConnection | null) {
+      this.reset();
+      if (!redis) return;
+      const transitions = redis.transitions();
+      for (const to of BREAKER_STATES) this.inc({ to }, transitions[to]);
+    },
   }),
   makeGaugeProvider({
     name: METRIC.queueDepth,

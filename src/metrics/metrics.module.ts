@@ -5,6 +5,7 @@ import { CacheModule } from '../cache/cache.module.js';
 import { HealthModule } from '../health/health.module.js';
 import { InferenceModule } from '../inference/inference.module.js';
 import { ModelModule } from '../model/model.module.js';
+import { RedisModule } from '../redis/redis.module.js';
 import { CacheMetrics } from './cache-metrics.js';
 import { HttpMetrics } from './http-metrics.js';
 import { InferenceMetrics } from './inference-metrics.js';
@@ -25,6 +26,7 @@ import { collectProcessMetricsOnce } from './process-metrics.js';
     CacheModule,
     InferenceModule,
     HealthModule,
+    RedisModule,
   ],
   providers: [...METRIC_PROVIDERS, HttpMetrics, InferenceMetrics, CacheMetrics],
 })

@@ -2,11 +2,10 @@ import { Module } from '@nestjs/common';
 import { getStorageToken, ThrottlerStorageService } from '@nestjs/throttler';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
+import type { RedisConnection } from '../redis/redis-connection.js';
+import { REDIS, RedisModule } from '../redis/redis.module.js';
 import { RedisThrottlerStorage } from './redis-throttler-storage.js';
 import { RequestLimiter } from './request-limiter.js';
-
-/** Longest wait for a Redis count; a request may also wait up to CACHE_TIMEOUT_MS on the cache. */
-const REDIS_TIMEOUT_MS = 20;
 
 /**
  * Request budgets per API key (per IP without keys) and failed-key budgets per IP, counted in Redis
@@ -14,14 +13,13 @@ const REDIS_TIMEOUT_MS = 20;
  * route access gate (src/auth), from the matched route.
  */
 @Module({
+  imports: [RedisModule],
   providers: [
     {
       provide: getStorageToken(),
-      inject: [SETTINGS],
-      useFactory: (settings: Settings) =>
-        settings.redisUrl
-          ? new RedisThrottlerStorage(settings.redisUrl, Math.min(settings.cacheTimeoutMs, REDIS_TIMEOUT_MS))
-          : new ThrottlerStorageService(),
+      inject: [REDIS],
+      useFactory: (redis: RedisConnection | null) =>
+        redis ? new RedisThrottlerStorage(redis) : new ThrottlerStorageService(),
     },
     RequestLimiter,
   ],

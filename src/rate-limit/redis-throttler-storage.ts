@@ -1,9 +1,6 @@
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
-import type { RedisClientType } from 'redis';
-import { CircuitBreaker } from '../cache/circuit-breaker.js';
-import { createResilientRedisClient } from '../cache/resilient-redis-client.js';
-import { withTimeout } from '../common/with-timeout.js';
+import type { RedisConnection } from '../redis/redis-connection.js';
 
 type ThrottlerRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -26,31 +23,15 @@ return {hits, window, blocked}`;
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
 /**
- * Rate-limit counters in Redis (`REDIS_URL`), shared by every replica. While Redis is unreachable,
- * or slower than `timeoutMs` (a frozen server keeps its connection but never answers), each
- * replica counts in its own memory instead: limits loosen for a while, requests never fail or wait.
+ * Rate-limit counters in Redis (`REDIS_URL`), shared by every replica, on the process's one Redis
+ * connection. While Redis is unreachable, slower than the timeout (a frozen server keeps its
+ * connection but never answers), or its breaker is open, each replica counts in its own memory
+ * instead: limits loosen for a while, requests never fail or wait.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
-  private readonly logger = new Logger(RedisThrottlerStorage.name);
-  private readonly client: RedisClientType;
   private readonly local = new ThrottlerStorageService();
-  // One slow answer is enough to stop asking for a second: requests also wait on the cache.
-  private readonly breaker = new CircuitBreaker({ failureThreshold: 1, openMs: 1000 });
 
-  constructor(
-    url: string,
-    private readonly timeoutMs: number,
-  ) {
-    this.client = createResilientRedisClient(url, {
-      logger: this.logger,
-      outageMessage: 'redis unreachable; rate limits counted per replica until it is back',
-    });
-  }
-
-  /** Whether counts go to Redis right now (else to this replica's memory). */
-  isUp(): boolean {
-    return this.client.isReady;
-  }
+  constructor(private readonly redis: RedisConnection) {}
 
   async increment(
     key: string,
@@ -59,21 +40,13 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerRecord> {
-    if (!this.isUp() || !this.breaker.tryAcquire()) {
-      return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
-    }
     try {
-      const counted = this.client.eval(INCREMENT_SCRIPT, {
-        keys: [`${key}:hits`, `${key}:blocked`],
-        arguments: [String(ttl), String(limit), String(blockDuration)],
-      });
-      const answer = withTimeout(
-        counted,
-        this.timeoutMs,
-        () => new Error(`redis did not answer within ${this.timeoutMs} ms`),
-      );
-      const [hits, window, blocked] = (await answer) as [number, number, number];
-      this.breaker.recordSuccess();
+      const [hits, window, blocked] = (await this.redis.execute((client) =>
+        client.eval(INCREMENT_SCRIPT, {
+          keys: [`${key}:hits`, `${key}:blocked`],
+          arguments: [String(ttl), String(limit), String(blockDuration)],
+        }),
+      )) as [number, number, number];
       return {
         totalHits: hits,
         timeToExpire: seconds(window),
@@ -81,13 +54,13 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
         timeToBlockExpire: seconds(blocked),
       };
     } catch {
-      this.breaker.recordFailure();
+      // Skipped, failed or timed out: the connection's breaker has counted it; count here instead.
       return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** The connection is the Redis module's; it closes it. */
+  onApplicationShutdown(): void {
     this.local.onApplicationShutdown();
-    if (this.client.isOpen) await this.client.disconnect();
   }
 }

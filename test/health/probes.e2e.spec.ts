@@ -105,7 +105,7 @@ describe('readiness while Redis is down', () => {
     const server = t.app.getHttpServer();
     const before = await request(server).get('/health/ready');
     expect(before.status).toBe(200);
-    expect(before.body.details.cache).toEqual({ status: 'up', backend: 'redis', store: 'up' });
+    expect(before.body.details.cache).toEqual({ status: 'up', backend: 'redis', breaker: 'closed', store: 'up' });
 
     await redis.kill();
     let ready = before;
@@ -119,7 +119,13 @@ describe('readiness while Redis is down', () => {
     }
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('degraded');
-    expect(ready.body.details.cache).toEqual({ status: 'degraded', backend: 'redis', store: 'down' });
+    // Disconnected: calls skip Redis without counting against the breaker, which stays closed.
+    expect(ready.body.details.cache).toEqual({
+      status: 'degraded',
+      backend: 'redis',
+      breaker: 'closed',
+      store: 'down',
+    });
   });
 });
 

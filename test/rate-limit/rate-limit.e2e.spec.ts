@@ -1,5 +1,7 @@
 import { getStorageToken } from '@nestjs/throttler';
 import { RedisThrottlerStorage } from '../../src/rate-limit/redis-throttler-storage.js';
+import type { RedisConnection } from '../../src/redis/redis-connection.js';
+import { REDIS } from '../../src/redis/redis.module.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { expectProblem } from '../support/problem-assertions.js';
 import request from '../support/contract-request.js';
@@ -108,13 +110,17 @@ describe('rate limit counters in Redis (REDIS_URL)', () => {
 
   it('two replicas sharing one Redis share one limit', async () => {
     const [serverA, serverB] = [a.app.getHttpServer(), b.app.getHttpServer()];
+    expect([a, b].map((t) => t.app.get(getStorageToken()))).toEqual([
+      expect.any(RedisThrottlerStorage),
+      expect.any(RedisThrottlerStorage),
+    ]);
     // The Redis clients connect in the background; until then each replica counts alone.
-    const storages = [a, b].map((t) => t.app.get<RedisThrottlerStorage>(getStorageToken()));
+    const connections = [a, b].map((t) => t.app.get<RedisConnection>(REDIS));
     const deadline = Date.now() + 10_000;
-    while (!storages.every((storage) => storage.isUp()) && Date.now() < deadline) {
+    while (!connections.every((connection) => connection.isUp()) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(storages.map((storage) => storage.isUp())).toEqual([true, true]);
+    expect(connections.map((connection) => connection.isUp())).toEqual([true, true]);
     expect((await predict(serverA)).headers['ratelimit-remaining']).toBe('3');
     expect((await predict(serverB)).headers['ratelimit-remaining']).toBe('2');
     expect((await predict(serverA)).headers['ratelimit-remaining']).toBe('1');

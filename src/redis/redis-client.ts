@@ -8,20 +8,12 @@ export function reconnectDelayMs(retries: number): number {
   return Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** Math.min(retries, 10));
 }
 
-export interface ResilientRedisOptions {
-  logger: Logger;
-  /** Logged once per outage, with the error message. */
-  outageMessage: string;
-  /** Logged when the connection is (re)established, if given. */
-  connectedMessage?: string;
-}
-
 /**
  * A node-redis client for callers that must never wait on or crash because of Redis: it connects
  * in the background, reconnects by itself, fails calls at once while disconnected (no offline
  * queue), and logs one warning per outage. The URL is never logged: it may hold a password.
  */
-export function createResilientRedisClient(url: string, options: ResilientRedisOptions): RedisClientType {
+export function createRedisClient(url: string, logger: Logger): RedisClientType {
   const client = createClient({
     url,
     disableOfflineQueue: true,
@@ -33,11 +25,14 @@ export function createResilientRedisClient(url: string, options: ResilientRedisO
   client.on('error', (error: Error) => {
     if (outageReported) return;
     outageReported = true;
-    options.logger.warn({ msg: options.outageMessage, error: error.message });
+    logger.warn({
+      msg: 'redis unreachable; predictions served from the model, rate limits counted per replica until it is back',
+      error: error.message,
+    });
   });
   client.on('ready', () => {
     outageReported = false;
-    if (options.connectedMessage) options.logger.log({ msg: options.connectedMessage });
+    logger.log({ msg: 'redis connected' });
   });
   // Not awaited: the app starts and serves without Redis while the reconnect strategy keeps trying.
   client.connect().catch(() => undefined);

@@ -1,4 +1,4 @@
-import { reconnectDelayMs } from '../../src/cache/resilient-redis-client.js';
+import { reconnectDelayMs } from '../../src/redis/redis-client.js';
 
 describe('Redis reconnect backoff', () => {
   it('doubles from 100 ms and never waits more than 2 s, so a restarted Redis is found quickly', () => {
