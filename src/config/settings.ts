@@ -379,7 +379,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     cacheKeySecret: cacheKeySecret(env),
     cacheScope: oneOf<CacheScope>(env, 'CACHE_SCOPE', ['tenant', 'shared'], 'tenant'),
     // At least one text of the longest sequence DistilBERT takes (512 tokens) must fit in a call.
-    batchMaxTokens: integer(env, 'BATCH_MAX_TOKENS', 2048, 512, 1_000_000),
+    batchMaxTokens: integer(env, 'BATCH_MAX_TOKENS', 1024, 512, 1_000_000),
     batchMaxTexts: integer(env, 'BATCH_MAX_TEXTS', 32, 1, 4096),
     batchWindowMs: integer(env, 'BATCH_WINDOW_MS', 2, 0, 1000),
     queueMaxTokens: integer(env, 'QUEUE_MAX_TOKENS', 1_000_000, 512, 100_000_000),

@@ -1,7 +1,5 @@
 import { Module } from '@nestjs/common';
 import { getStorageToken, ThrottlerStorageService } from '@nestjs/throttler';
-import { SETTINGS } from '../config/config.module.js';
-import type { Settings } from '../config/settings.js';
 import type { RedisConnection } from '../redis/redis-connection.js';
 import { REDIS, RedisModule } from '../redis/redis.module.js';
 import { RedisThrottlerStorage } from './redis-throttler-storage.js';

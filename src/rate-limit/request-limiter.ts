@@ -10,6 +10,10 @@ export const TOO_MANY_FAILURES_DETAIL =
   'Too many requests without a valid key from this address; retry after `Retry-After` seconds.';
 
 const MINUTE_MS = 60_000;
+/**
+ * Each budget's key holds its name in a Redis Cluster hash tag (`{...}`): the counting script's two
+ * keys (`…:hits`, `…:blocked`) then map to one slot, as a script's keys must on a cluster.
+ */
 const KEY_PREFIX = 'sentiment-api:rate-limit';
 
 /**
@@ -34,7 +38,7 @@ export class RequestLimiter {
     if (!this.settings.rateLimitEnabled) return;
     const limit = this.settings.rateLimitPerMinute;
     const record = await this.storage.increment(
-      `${KEY_PREFIX}:default:${tracker}`,
+      `${KEY_PREFIX}:{default:${tracker}}`,
       MINUTE_MS,
       limit,
       MINUTE_MS,
@@ -56,7 +60,7 @@ export class RequestLimiter {
     if (!this.settings.rateLimitEnabled) return;
     const limit = this.settings.authFailuresPerMinute;
     const record = await this.storage.increment(
-      `${KEY_PREFIX}:auth-failures:ip:${ip}`,
+      `${KEY_PREFIX}:{auth-failures:ip:${ip}}`,
       MINUTE_MS,
       limit,
       MINUTE_MS,
