@@ -61,6 +61,8 @@ export interface SchedulerListener {
  * cost model's error and requests that fairness lets in ahead.
  */
 const ADMISSION_SHARE = 0.8;
+/** The fewest tokens a text can have: [CLS], one token, [SEP]. */
+const CHEAPEST_TEXT_TOKENS = 3;
 /** Starting estimate of real / padded tokens, corrected by every call. */
 const PRIOR_PADDING_EFFICIENCY = 0.9;
 
@@ -164,12 +166,15 @@ export class TokenScheduler<T> {
   }
 
   /**
-   * The refusal every new request would get now (even one that needs no model time: the queue
-   * alone is over the limit), or undefined. Lets the HTTP edge refuse before reading a body.
+   * The refusal every new request would get now, or undefined: not even the cheapest request (one
+   * text of [CLS], a token and [SEP]) could join the queue and finish within the deadline. Lets the
+   * HTTP edge refuse before reading a body; under sustained overload the queue sits at that limit.
    */
   refusalForAnyRequest(): UnavailableError | undefined {
-    const wait = this.estimatedWaitSeconds();
-    return wait > this.admissionLimitSeconds ? overCapacity(wait - this.admissionLimitSeconds) : undefined;
+    const cheapest =
+      this.queuedSeconds(1, CHEAPEST_TEXT_TOKENS, CHEAPEST_TEXT_TOKENS ** 2) / this.options.maxConcurrentCalls;
+    const excess = this.estimatedWaitSeconds() + cheapest - this.admissionLimitSeconds;
+    return excess > 0 ? overCapacity(excess) : undefined;
   }
 
   /**
