@@ -15,6 +15,7 @@ import * as prettier from 'prettier';
 import { PayloadGenerator, type PayloadOptions } from '../k6/lib/payload.js';
 import { loadSettings, type ModelDtype, type Settings } from '../src/config/settings.js';
 import { baselineModelId } from '../src/model/baseline/write-baseline-model.js';
+import { usableCpuCount } from '../src/model/cpu-budget.js';
 import { modelFolder, onnxFileName } from '../src/model/model-files.js';
 import { runChild } from './lib/children.js';
 import type { EngineInput, EngineResult } from './lib/engine-child.js';
@@ -38,6 +39,7 @@ import {
   type OriginalRun,
   type OverloadRun,
   type RateRun,
+  type SessionLayoutRun,
 } from './lib/report.js';
 import { resultStamp } from './lib/result-stamp.js';
 import type { ScenarioInput, ScenarioResult } from './lib/scenario-child.js';
@@ -59,6 +61,7 @@ const LOAD_CHILD = new URL('./lib/load-child.ts', import.meta.url);
 const SCENARIO_CHILD = new URL('./lib/scenario-child.ts', import.meta.url);
 const MODEL_ID = baselineModelId('base');
 const ENGINE_BATCH_SIZES = [1, 8, 32, 64];
+const SESSION_LAYOUT_BATCH_SIZES = [1, 8, 32];
 const MISS_CONNECTIONS = [1, 8, 32];
 const MISS_BATCH_SIZES = [1, 16];
 const CACHE_HIT_CONNECTIONS = 8;
@@ -80,6 +83,7 @@ const TIMEOUT_MARGIN_SECONDS = 10;
 
 const SCENARIOS = [
   'engine',
+  'sessions',
   'burst',
   'misses',
   'batch',
@@ -185,6 +189,37 @@ function measureEngine(dtype: ModelDtype, ctx: Context): Promise<EngineResult> {
       maxTexts: ENGINE_MAX_TEXTS,
     },
   } satisfies EngineInput);
+}
+
+/**
+ * Issue #12 point 7: one session with every CPU's intra-op thread, against one single-threaded
+ * session per CPU running calls at the same time (as one model worker each would), at batch sizes
+ * 1 to 32 of short texts. The service runs the first layout (one model worker, ONNX_THREADS=0).
+ */
+async function measureSessionLayouts(dtype: ModelDtype, ctx: Context): Promise<SessionLayoutRun> {
+  const cpus = usableCpuCount();
+  log(`${dtype}: session layouts, 1 session × ${cpus} threads against ${cpus} sessions × 1 thread at once`);
+  const input = (threads: number): EngineInput => ({
+    modelDir: ctx.modelsDir,
+    modelId: MODEL_ID,
+    dtype,
+    threads,
+    batchSizes: SESSION_LAYOUT_BATCH_SIZES,
+    secondsPerBatchSize: ctx.d.engineSecondsPerBatch,
+  });
+  const oneSession = await runChild<EngineResult>(ENGINE_CHILD, input(cpus));
+  const parallelSessions = await Promise.all(
+    Array.from({ length: cpus }, () => runChild<EngineResult>(ENGINE_CHILD, input(1))),
+  );
+  for (const [i, { batchSize, sentencesPerSecond, msPerCall }] of oneSession.batches.entries()) {
+    const together = parallelSessions.reduce((total, run) => total + run.batches[i].sentencesPerSecond, 0);
+    const slowest = Math.max(...parallelSessions.map((run) => run.batches[i].msPerCall));
+    log(
+      `  batch ${batchSize}: ${sentencesPerSecond.toFixed(1)} sentences/s, ${msPerCall.toFixed(1)} ms/call (1 × ${cpus}) · ` +
+        `${together.toFixed(1)} sentences/s, ${slowest.toFixed(1)} ms/call (${cpus} × 1)`,
+    );
+  }
+  return { oneSession, parallelSessions };
 }
 
 /**
@@ -406,6 +441,7 @@ async function measureDtype(dtype: ModelDtype, ctx: Context): Promise<DtypeRun> 
   const serverOptions = { modelDir: ctx.modelsDir, modelId: MODEL_ID, dtype, extraEnv: ctx.extraEnv };
   const run: DtypeRun = { dtype };
   if (ctx.only.has('engine')) run.engine = await measureEngine(dtype, ctx);
+  if (ctx.only.has('sessions')) run.sessionLayouts = await measureSessionLayouts(dtype, ctx);
 
   if (SERVICE_SCENARIOS.some((name) => ctx.only.has(name))) {
     const { server, readyMs } = await startBenchServer(`bench-${dtype}`, serverOptions);

@@ -16,6 +16,8 @@ export interface EngineInput {
   dtype: ModelDtype;
   batchSizes: number[];
   secondsPerBatchSize: number;
+  /** ONNX Runtime intra-op threads; default the CPUs the process may use, as the service. */
+  threads?: number;
   /** The first `texts` texts of the mixed-length workload, batched by token budget. */
   mixed?: { options: MixedLengthOptions; texts: number; tokenBudget: number; maxTexts: number };
 }
@@ -48,7 +50,7 @@ const MIN_TIMED_CALLS = 3;
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2]) as EngineInput;
-  const threads = usableCpuCount();
+  const threads = input.threads ?? usableCpuCount();
   const runtime = await ModelRuntime.load(
     {
       modelId: input.modelId,

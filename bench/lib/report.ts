@@ -46,6 +46,8 @@ export interface DtypeRun {
   dtype: ModelDtype;
   skipped?: string;
   engine?: EngineResult;
+  /** One ONNX session with every CPU's thread against one single-threaded session per CPU, side by side. */
+  sessionLayouts?: SessionLayoutRun;
   readyMs?: number;
   /** Peak RSS over the ordinary and overload runs (before fairness and the worst input). */
   peakRssMB?: number;
@@ -57,6 +59,13 @@ export interface DtypeRun {
   fairness?: PeakRss<FairnessResult>;
   worstInput?: PeakRss<WorstInputResult>;
   cacheHits?: CacheHitRun;
+}
+
+/** Engine sentences/s and ms per call at each batch size, for one session and for sessions run at once. */
+export interface SessionLayoutRun {
+  oneSession: EngineResult;
+  /** Each session's own result; they ran at the same time, so their sentences/s add up. */
+  parallelSessions: EngineResult[];
 }
 
 /** The FastAPI + PyTorch original measured in the same run (bench/lib/original.ts). */
