@@ -314,7 +314,10 @@ export function startupWarnings(settings: Settings): string[] {
   return warnings;
 }
 
-function httpServerLimits(env: Environment): HttpServerLimits {
+/** How long past the inference deadline a silent connection is kept: the answer still has to be written. */
+const ANSWER_MARGIN_MS = 10_000;
+
+function httpServerLimits(env: Environment, inferenceDeadlineMs: number): HttpServerLimits {
   const requestTimeoutMs = integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000);
   const headersTimeoutMs = integer(
     env,
@@ -334,12 +337,30 @@ function httpServerLimits(env: Environment): HttpServerLimits {
   return {
     requestTimeoutMs,
     headersTimeoutMs,
-    connectionTimeoutMs: integer(env, 'HTTP_CONNECTION_TIMEOUT_MS', 60_000, 0, 3_600_000),
+    connectionTimeoutMs: connectionTimeout(env, inferenceDeadlineMs),
     // Above the idle timeout of the proxies in front (nginx: 60 s), so they, not we, close idle connections.
     keepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000),
     maxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 4096, 1, 1_000_000),
     maxConnectionsPerIp: integer(env, 'HTTP_MAX_CONNECTIONS_PER_IP', 1024, 0, 1_000_000),
   };
+}
+
+/**
+ * `HTTP_CONNECTION_TIMEOUT_MS`: a connection silent both ways is closed. A request waiting for the
+ * model is silent too, for up to REQUEST_TIMEOUT_MS, so the timeout must outlast that deadline or it
+ * would cut the connection of a request the service promised to answer.
+ */
+function connectionTimeout(env: Environment, inferenceDeadlineMs: number): number {
+  const least = inferenceDeadlineMs + ANSWER_MARGIN_MS;
+  const value = integer(env, 'HTTP_CONNECTION_TIMEOUT_MS', Math.max(60_000, least), 0, 3_600_000);
+  if (value !== 0 && value < least) {
+    throw new InvalidSettingError(
+      'HTTP_CONNECTION_TIMEOUT_MS',
+      `0 or at least REQUEST_TIMEOUT_MS + ${ANSWER_MARGIN_MS} (${least})`,
+      String(value),
+    );
+  }
+  return value;
 }
 
 export const DEFAULT_MODEL_ID = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
@@ -349,6 +370,7 @@ export function loadSettings(env: Environment = process.env): Settings {
   const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', ['production', 'development', 'test'], 'development');
   const maxBatchSize = integer(env, 'MAX_BATCH_SIZE', 1000, 1, 100_000);
   const apiKeys = configuredKeys(env, 'API_KEYS', 'API_KEYS_FILE')?.keys ?? [];
+  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000);
   const settings: Settings = {
     nodeEnv,
     host: text(env, 'HOST', '0.0.0.0'),
@@ -384,7 +406,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     batchWindowMs: integer(env, 'BATCH_WINDOW_MS', 2, 0, 1000),
     queueMaxTokens: integer(env, 'QUEUE_MAX_TOKENS', 1_000_000, 512, 100_000_000),
     maxConcurrentBatches: integer(env, 'MAX_CONCURRENT_BATCHES', 1, 1, 64),
-    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    requestTimeoutMs,
     apiKeys,
     allowAnonymous: boolean(env, 'ALLOW_ANONYMOUS', false),
     metricsApiKey: metricsApiKey(env, apiKeys),
@@ -393,7 +415,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     trustProxy: trustProxy(env),
-    http: httpServerLimits(env),
+    http: httpServerLimits(env, requestTimeoutMs),
   };
   requireProductionSafety(settings);
   return settings;

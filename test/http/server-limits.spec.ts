@@ -13,6 +13,16 @@ describe('HTTP server limits (settings)', () => {
     expect(loadSettings({}).shutdownInFlightMs).toBe(5000);
   });
 
+  it('keeps a silent connection open past the inference deadline, so a request still computing is answered', () => {
+    expect(loadSettings({ REQUEST_TIMEOUT_MS: '180000' }).http.connectionTimeoutMs).toBe(190_000);
+    expect(() => loadSettings({ REQUEST_TIMEOUT_MS: '180000', HTTP_CONNECTION_TIMEOUT_MS: '60000' })).toThrow(
+      /HTTP_CONNECTION_TIMEOUT_MS must be 0 or at least REQUEST_TIMEOUT_MS/,
+    );
+    expect(
+      loadSettings({ REQUEST_TIMEOUT_MS: '180000', HTTP_CONNECTION_TIMEOUT_MS: '0' }).http.connectionTimeoutMs,
+    ).toBe(0);
+  });
+
   it('keeps the headers timeout within a short request timeout', () => {
     expect(loadSettings({ HTTP_REQUEST_TIMEOUT_MS: '3000' }).http.headersTimeoutMs).toBe(3000);
   });
