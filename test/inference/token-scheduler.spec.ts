@@ -105,6 +105,17 @@ describe('TokenScheduler', () => {
     await expect(answer).resolves.toEqual(Array.from({ length: 10 }, (_, i) => `result:t${i}`));
   });
 
+  it('batches texts of one length together even when the fitted cost per call is zero', () => {
+    const { model, scheduler } = setup(
+      { maxBatchTokens: 2048, maxBatchTexts: 32 },
+      { fixed: 0, perKiloToken: 0.2, perMegaTokenLength: 0.05 },
+    );
+    void scheduler.submit([model.text('busy', 13)]);
+    for (let i = 0; i < 8; i++) void scheduler.submit(model.texts(`c${i}-`, 16, 13 + (i % 2)));
+    model.calls.shift()!.resolve();
+    return flush().then(() => expect(model.calls[0].keys).toHaveLength(32));
+  });
+
   it('bounds a call by maxBatchTexts as well', async () => {
     const { model, scheduler } = setup({ maxBatchTexts: 3 });
     void scheduler.submit(model.texts('t', 7, 10));
