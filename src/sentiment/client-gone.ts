@@ -6,8 +6,11 @@ import type { FastifyReply } from 'fastify';
  */
 export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
+  // Asked for late (once texts go to the model): the client may be gone already.
+  if (reply.raw.destroyed || reply.raw.socket?.destroyed) controller.abort();
+  else
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
   return controller.signal;
 }

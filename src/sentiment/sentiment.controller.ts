@@ -55,7 +55,10 @@ export class SentimentController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PredictOutcome> {
     // The cache interceptor turns the outcome's cache status into X-Cache.
-    return this.sentiment.predict(body.text, { apiKey: apiKeyOf(request.headers), signal: clientGoneSignal(reply) });
+    return this.sentiment.predict(body.text, {
+      apiKey: apiKeyOf(request.headers),
+      clientGone: () => clientGoneSignal(reply),
+    });
   }
 
   @Get('model')
