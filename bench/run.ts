@@ -62,6 +62,21 @@ const SCENARIO_CHILD = new URL('./lib/scenario-child.ts', import.meta.url);
 const MODEL_ID = baselineModelId('base');
 const ENGINE_BATCH_SIZES = [1, 8, 32, 64];
 const SESSION_LAYOUT_BATCH_SIZES = [1, 8, 32];
+/** Model-call shapes (texts × tokens) from 512 to 4,096 padded tokens, short to the longest texts. */
+const CALL_SHAPES = [
+  { texts: 32, tokens: 16 },
+  { texts: 64, tokens: 16 },
+  { texts: 8, tokens: 64 },
+  { texts: 16, tokens: 64 },
+  { texts: 32, tokens: 64 },
+  { texts: 4, tokens: 128 },
+  { texts: 8, tokens: 128 },
+  { texts: 16, tokens: 128 },
+  { texts: 1, tokens: 512 },
+  { texts: 2, tokens: 512 },
+  { texts: 4, tokens: 512 },
+  { texts: 8, tokens: 512 },
+];
 const MISS_CONNECTIONS = [1, 8, 32];
 const MISS_BATCH_SIZES = [1, 16];
 const CACHE_HIT_CONNECTIONS = 8;
@@ -84,6 +99,7 @@ const TIMEOUT_MARGIN_SECONDS = 10;
 const SCENARIOS = [
   'engine',
   'sessions',
+  'shapes',
   'burst',
   'misses',
   'batch',
@@ -220,6 +236,26 @@ async function measureSessionLayouts(dtype: ModelDtype, ctx: Context): Promise<S
     );
   }
   return { oneSession, parallelSessions };
+}
+
+/**
+ * What one model call costs by shape (texts × tokens), on token sequences as the scheduler sends
+ * them: the measurement behind BATCH_MAX_TOKENS (docs/PERFORMANCE.md).
+ */
+async function measureShapes(dtype: ModelDtype, ctx: Context): Promise<EngineResult> {
+  log(`${dtype}: model call cost by shape (texts × tokens)`);
+  const result = await runChild<EngineResult>(ENGINE_CHILD, {
+    modelDir: ctx.modelsDir,
+    modelId: MODEL_ID,
+    dtype,
+    batchSizes: [],
+    secondsPerBatchSize: ctx.d.engineSecondsPerBatch / 2,
+    shapes: CALL_SHAPES,
+  } satisfies EngineInput);
+  for (const { texts, tokens, msPerCall, tokensPerSecond } of result.shapes ?? []) {
+    log(`  ${texts} × ${tokens}: ${msPerCall.toFixed(1)} ms/call, ${Math.round(tokensPerSecond)} padded tokens/s`);
+  }
+  return result;
 }
 
 /**
@@ -442,6 +478,7 @@ async function measureDtype(dtype: ModelDtype, ctx: Context): Promise<DtypeRun> 
   const run: DtypeRun = { dtype };
   if (ctx.only.has('engine')) run.engine = await measureEngine(dtype, ctx);
   if (ctx.only.has('sessions')) run.sessionLayouts = await measureSessionLayouts(dtype, ctx);
+  if (ctx.only.has('shapes')) run.callShapes = (await measureShapes(dtype, ctx)).shapes;
 
   if (SERVICE_SCENARIOS.some((name) => ctx.only.has(name))) {
     const { server, readyMs } = await startBenchServer(`bench-${dtype}`, serverOptions);

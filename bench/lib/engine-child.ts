@@ -16,6 +16,8 @@ export interface EngineInput {
   dtype: ModelDtype;
   batchSizes: number[];
   secondsPerBatchSize: number;
+  /** Call shapes (texts × tokens each) to time on token sequences: what a call of each costs. */
+  shapes?: { texts: number; tokens: number }[];
   /** ONNX Runtime intra-op threads; default the CPUs the process may use, as the service. */
   threads?: number;
   /** The first `texts` texts of the mixed-length workload, batched by token budget. */
@@ -37,8 +39,17 @@ export interface TokenBudgetResult {
   sentencesPerSecond: number;
 }
 
+export interface ShapeResult {
+  texts: number;
+  tokens: number;
+  msPerCall: number;
+  /** Padded tokens per second: texts × tokens ÷ call time. */
+  tokensPerSecond: number;
+}
+
 export interface EngineResult {
   threads: number;
+  shapes?: ShapeResult[];
   loadTimeMs: number;
   batches: { batchSize: number; calls: number; msPerCall: number; sentencesPerSecond: number }[];
   mixed?: TokenBudgetResult;
@@ -85,7 +96,36 @@ async function main(): Promise<void> {
     });
   }
   if (input.mixed) result.mixed = await measureTokenBudget(runtime, input, input.mixed);
+  if (input.shapes) result.shapes = await measureShapes(runtime, input.shapes, input.secondsPerBatchSize);
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** Times model calls of given shapes on token sequences, as the scheduler sends them. */
+async function measureShapes(
+  runtime: ModelRuntime,
+  shapes: NonNullable<EngineInput['shapes']>,
+  seconds: number,
+): Promise<ShapeResult[]> {
+  const results: ShapeResult[] = [];
+  for (const { texts, tokens } of shapes) {
+    // [CLS] the the … [SEP]: the time of a call depends on its shape, not on which tokens.
+    const sequence = new Int32Array(tokens).fill(1996);
+    sequence[0] = 101;
+    sequence[tokens - 1] = 102;
+    const batch = Array.from({ length: texts }, () => sequence);
+    for (let i = 0; i < WARM_UP_CALLS; i++) await runtime.classifySequences(batch);
+    let calls = 0;
+    let busyMs = 0;
+    while (calls < MIN_TIMED_CALLS || busyMs < seconds * 1000) {
+      const started = performance.now();
+      await runtime.classifySequences(batch);
+      busyMs += performance.now() - started;
+      calls++;
+    }
+    const msPerCall = busyMs / calls;
+    results.push({ texts, tokens, msPerCall, tokensPerSecond: (texts * tokens * 1000) / msPerCall });
+  }
+  return results;
 }
 
 async function measureTokenBudget(

@@ -1,5 +1,5 @@
 import type { ModelDtype } from '../../src/config/settings.js';
-import type { EngineResult } from './engine-child.js';
+import type { EngineResult, ShapeResult } from './engine-child.js';
 import { describeStatuses, percent, type LoadSummary } from './load-summary.js';
 import type { BurstResult, FairnessResult, WorstInputResult } from './scenario-child.js';
 
@@ -46,6 +46,8 @@ export interface DtypeRun {
   dtype: ModelDtype;
   skipped?: string;
   engine?: EngineResult;
+  /** Model-call cost by shape (texts × tokens), the measurement behind BATCH_MAX_TOKENS. */
+  callShapes?: ShapeResult[];
   /** One ONNX session with every CPU's thread against one single-threaded session per CPU, side by side. */
   sessionLayouts?: SessionLayoutRun;
   readyMs?: number;
