@@ -16,13 +16,25 @@ import { badRequestTarget, isNormalRequestTarget } from './request-target.js';
 import { applySecureHeaders } from './secure-headers.js';
 
 /**
- * Builds the whole application on Fastify: used by `main.ts` and by the tests, so both serve
- * exactly the same stack. The model is not loaded here: call `SentimentModel.load()`.
+ * Builds the whole application on Fastify: used by `main.ts`; tests build the same module with
+ * `Test.createTestingModule` (providers overridden) and finish it with `createAdapter` and
+ * `configureApp`, so both serve exactly the same stack. The model is not loaded here: call
+ * `SentimentModel.load()`.
  */
 export async function createApp(
   settings: Settings,
   logger: Logger = createJsonLogger(settings.logLevel),
 ): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(settings),
+    createAdapter(settings, logger),
+    { logger: new NestJsonLogger(logger) },
+  );
+  return configureApp(app, settings);
+}
+
+/** The Fastify server as the settings want it: logs, body limit, proxies, timeouts and connection caps. */
+export function createAdapter(settings: Settings, logger: Logger): FastifyAdapter {
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     bodyLimit: settings.maxBodyBytes,
@@ -40,9 +52,11 @@ export async function createApp(
     },
   });
   limitConnections(adapter.getInstance().server, settings.http);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings), adapter, {
-    logger: new NestJsonLogger(logger),
-  });
+  return adapter;
+}
+
+/** The edge of the application (hooks, headers, errors, the OpenAPI routes), then init. */
+export async function configureApp(app: NestFastifyApplication, settings: Settings): Promise<NestFastifyApplication> {
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON bodies are part of the contract; Fastify would otherwise accept text/plain.
   fastify.removeContentTypeParser('text/plain');

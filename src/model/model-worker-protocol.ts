@@ -2,10 +2,7 @@ import type { Prediction } from './label-scores.js';
 import type { ModelInfo, ModelRuntimeOptions, TimedCall } from './model-runtime.js';
 
 /** What the model worker is started with. */
-export type ModelWorkerData = ModelRuntimeOptions & {
-  /** Honour `injectFault` (tests only; see ModelFaultInjector). */
-  faultInjection: boolean;
-};
+export type ModelWorkerData = ModelRuntimeOptions;
 
 /** Messages from the service to the model worker: one model call on token sequences. */
 export interface ToWorker {
@@ -14,8 +11,6 @@ export interface ToWorker {
   /** The sequences' ids end to end, and each one's length (see token-sequences.ts). */
   ids: Int32Array;
   lengths: Int32Array;
-  /** Fail this call as a runtime error would (honoured only with `faultInjection`). */
-  injectFault?: true;
 }
 
 /** Messages from the model worker to the service. */

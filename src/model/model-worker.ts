@@ -9,7 +9,7 @@ import { unpackSequences } from './token-sequences.js';
 
 const port = parentPort!;
 const send = (message: ToMain) => port.postMessage(message);
-const { faultInjection, ...options } = workerData as ModelWorkerData;
+const options = workerData as ModelWorkerData;
 
 const runtime = ModelRuntime.load(options, (level, fields) => send({ type: 'log', level, fields }));
 runtime.then(
@@ -19,10 +19,7 @@ runtime.then(
 
 port.on('message', (message: ToWorker) => {
   runtime
-    .then((loaded) => {
-      if (message.injectFault && faultInjection) throw new Error('injected model fault (test only)');
-      return loaded.classifySequences(unpackSequences(message));
-    })
+    .then((loaded) => loaded.classifySequences(unpackSequences(message)))
     .then(
       (predictions) => send({ type: 'result', id: message.id, predictions }),
       (error: Error) => send({ type: 'error', id: message.id, message: error.message }),

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
-import { ModelFaultInjector } from './model-fault-injector.js';
+import { START_MODEL_WORKER, startCompiledWorker } from './model-workers.js';
 import { SentimentModel } from './sentiment-model.service.js';
 
-@Module({ providers: [SentimentModel, ModelFaultInjector], exports: [SentimentModel, ModelFaultInjector] })
+@Module({
+  providers: [SentimentModel, { provide: START_MODEL_WORKER, useValue: startCompiledWorker }],
+  exports: [SentimentModel],
+})
 export class ModelModule {}

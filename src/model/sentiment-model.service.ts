@@ -1,13 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { UnavailableError } from '../common/unavailable-error.js';
 import { usableCpuCount } from './cpu-budget.js';
 import type { Prediction } from './label-scores.js';
-import { ModelFaultInjector } from './model-fault-injector.js';
 import type { ModelInfo, TimedCall } from './model-runtime.js';
 import type {
   FromTokenizer,
@@ -18,6 +15,7 @@ import type {
   TokenizerWorkerData,
 } from './model-worker-protocol.js';
 import { packSequences, unpackSequences } from './token-sequences.js';
+import { START_MODEL_WORKER, type StartModelWorker } from './model-workers.js';
 import { WorkerCalls } from './worker-calls.js';
 
 export type { ModelInfo, ModelSource, TimedCall } from './model-runtime.js';
@@ -29,18 +27,6 @@ export type ModelCallListener = (batchSize: number, seconds: number, failed: boo
 const LOADING_RETRY_AFTER_SECONDS = 5;
 /** Longest wait at shutdown for model calls still running before the worker is terminated anyway. */
 const SHUTDOWN_CALLS_WAIT_MS = 10_000;
-
-/**
- * Starts the compiled worker next to this file or, running from TypeScript sources (tests),
- * the .ts one through tsx's loader, which a worker must register for itself.
- */
-function startWorker(name: 'model-worker' | 'tokenizer-worker', workerData: object): Worker {
-  const compiled = new URL(`./${name}.js`, import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData });
-  const source = JSON.stringify(new URL(`./${name}.ts`, import.meta.url).href);
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
 
 /**
  * The DistilBERT sentiment model as the rest of the app sees it: loads once in the background
@@ -63,7 +49,7 @@ export class SentimentModel implements OnApplicationShutdown {
 
   constructor(
     @Inject(SETTINGS) private readonly settings: Settings,
-    @Inject(ModelFaultInjector) private readonly faults: ModelFaultInjector,
+    @Inject(START_MODEL_WORKER) private readonly startWorker: StartModelWorker,
   ) {}
 
   get state(): ModelState {
@@ -96,7 +82,7 @@ export class SentimentModel implements OnApplicationShutdown {
 
   /** Starts loading once; later calls return the same promise. Never rejects: see `state`. */
   load(): Promise<void> {
-    this.loading ??= this.startWorker();
+    this.loading ??= this.startModelWorker();
     return this.loading;
   }
 
@@ -123,14 +109,12 @@ export class SentimentModel implements OnApplicationShutdown {
     if (sequences.length === 0) return [];
     const started = performance.now();
     const { ids, lengths } = packSequences(sequences);
-    const injectFault = this.faults.takeFault(sequences.length);
     let failed = true;
     return this.calls
-      .call<Prediction[]>(
-        this.worker!,
-        (id): ToWorker => ({ type: 'classify', id, ids, lengths, ...(injectFault ? { injectFault } : {}) }),
-        [ids.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer],
-      )
+      .call<Prediction[]>(this.worker!, (id): ToWorker => ({ type: 'classify', id, ids, lengths }), [
+        ids.buffer as ArrayBuffer,
+        lengths.buffer as ArrayBuffer,
+      ])
       .then((predictions) => {
         failed = false;
         return predictions;
@@ -162,7 +146,7 @@ export class SentimentModel implements OnApplicationShutdown {
     await Promise.all([this.worker?.terminate(), this.tokenizer?.terminate()]);
   }
 
-  private startWorker(): Promise<void> {
+  private startModelWorker(): Promise<void> {
     const options: ModelWorkerData = {
       modelId: this.settings.modelId,
       modelDir: this.settings.modelDir,
@@ -171,9 +155,8 @@ export class SentimentModel implements OnApplicationShutdown {
       modelFallback: this.settings.modelFallback,
       baselinePreset: this.settings.baselinePreset,
       threads: this.settings.onnxThreads || usableCpuCount(),
-      faultInjection: this.faults.enabled,
     };
-    const worker = startWorker('model-worker', options);
+    const worker = this.startWorker('model-worker', options);
     // The worker must never keep the process alive on its own; shutdown terminates it.
     worker.unref();
     this.worker = worker;
@@ -232,7 +215,7 @@ export class SentimentModel implements OnApplicationShutdown {
   private startTokenizer(info: ModelInfo): Promise<void> {
     void this.tokenizer?.terminate();
     const data: TokenizerWorkerData = { modelDir: this.settings.modelDir, modelId: info.id };
-    const tokenizer = startWorker('tokenizer-worker', data);
+    const tokenizer = this.startWorker('tokenizer-worker', data);
     tokenizer.unref();
     this.tokenizer = tokenizer;
     return new Promise<void>((ready, failed) => {
@@ -263,7 +246,7 @@ export class SentimentModel implements OnApplicationShutdown {
     this.calls.failAll(error);
     this.logger.error({ msg: 'model worker stopped', error: error.message });
     if (wasReady) {
-      this.loading = this.startWorker();
+      this.loading = this.startModelWorker();
     } else {
       this.failure = error;
       settled();

@@ -2,14 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getModelInfo, predictSentiment } from '@sentiment-api/client';
 import { PassThrough } from 'node:stream';
-import { createApp } from '../../src/http/create-app.js';
 import { createJsonLogger } from '../../src/http/json-logger.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
 import { loadSettings, InvalidSettingError } from '../../src/config/settings.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
 import { expectProblem } from '../support/problem-assertions.js';
 import request from '../support/contract-request.js';
-import { startTestApp, testSettings, type TestApp } from '../support/test-app.js';
+import { startTestApp, testSettings, type TestApp, createTestApp } from '../support/test-app.js';
 
 // Two keys at once is how rotation works: the new key is added, clients move, the old one is removed.
 const OLD_KEY = 'old-key-0123456789abcdef';
@@ -86,7 +85,7 @@ describe('logs with API keys configured', () => {
     const stream = new PassThrough();
     stream.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
     const settings = testSettings({ API_KEYS: OLD_KEY, LOG_LEVEL: 'trace' });
-    const app = await createApp(settings, createJsonLogger('trace', stream));
+    const app = await createTestApp(settings, createJsonLogger('trace', stream));
     try {
       await app.get(SentimentModel).load();
       const server = app.getHttpServer();

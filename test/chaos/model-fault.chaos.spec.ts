@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ModelFaultInjector } from '../../src/model/model-fault-injector.js';
 import { parseExposition, sumOf } from '../support/prometheus-text.js';
 import { expectProblem } from '../support/problem-assertions.js';
 import request from '../support/contract-request.js';
+import { FaultyModelWorkers } from '../support/model-workers.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 type Response = Awaited<ReturnType<ReturnType<typeof request>['post']>>;
@@ -43,13 +43,14 @@ describe('the model call throwing once under load', () => {
   let failedBatchTexts: number;
 
   beforeAll(async () => {
-    t = await startTestApp({ RATE_LIMIT_ENABLED: 'false' });
-    const faults = t.app.get(ModelFaultInjector);
+    // The real model worker, provided through the model module's worker seam, with one call made to fail.
+    const workers = new FaultyModelWorkers();
+    t = await startTestApp({ RATE_LIMIT_ENABLED: 'false' }, { startWorker: workers.start });
     const load = loadUntil(
       t,
       (async () => {
         await sleep(1000);
-        failedBatchTexts = await faults.failNextCall();
+        failedBatchTexts = await workers.last!.failNextCall();
         await sleep(1000);
       })(),
     );
@@ -93,19 +94,5 @@ describe('the model call throwing once under load', () => {
     expect(retried.status).toBe(200);
     expect(retried.headers['x-cache']).toBe('MISS');
     expect(retried.body.predictions).toHaveLength(failedTexts.length);
-  });
-});
-
-describe('the fault injector outside tests', () => {
-  it('refuses to arm, so a production process cannot be made to fail this way', async () => {
-    const t = await startTestApp(
-      { NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true', MODEL_FALLBACK: 'baseline' },
-      { loadModel: false },
-    );
-    try {
-      expect(() => t.app.get(ModelFaultInjector).failNextCall()).toThrow(/only available with NODE_ENV=test/);
-    } finally {
-      await t.close();
-    }
   });
 });

@@ -1,9 +1,8 @@
 import { PassThrough } from 'node:stream';
-import { createApp } from '../../src/http/create-app.js';
 import { createJsonLogger } from '../../src/http/json-logger.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
 import request from '../support/contract-request.js';
-import { testSettings } from '../support/test-app.js';
+import { testSettings, createTestApp } from '../support/test-app.js';
 
 const KEY = 'log-hygiene-key-0123456789';
 const OTHER_KEY = 'log-hygiene-wrong-key-987654';
@@ -24,7 +23,7 @@ describe('log hygiene: a full run with API keys logs no submitted text, path, fi
       MAX_TEXT_CHARS: '64',
       RATE_LIMIT_PER_MINUTE: '8',
     });
-    const app = await createApp(settings, createJsonLogger('trace', stream));
+    const app = await createTestApp(settings, createJsonLogger('trace', stream));
     try {
       await app.get(SentimentModel).load();
       const server = app.getHttpServer();

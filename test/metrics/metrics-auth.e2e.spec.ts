@@ -1,10 +1,9 @@
 import { PassThrough } from 'node:stream';
-import { createApp } from '../../src/http/create-app.js';
 import { createJsonLogger } from '../../src/http/json-logger.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
 import request from '../support/contract-request.js';
 import { expectProblem } from '../support/problem-assertions.js';
-import { startTestApp, testSettings, type TestApp } from '../support/test-app.js';
+import { startTestApp, testSettings, type TestApp, createTestApp } from '../support/test-app.js';
 
 const METRICS_KEY = 'metrics-key-0123456789abcdef';
 const API_KEY = 'api-key-fedcba9876543210xyz';
@@ -75,7 +74,7 @@ describe('logs with a metrics key configured', () => {
     const stream = new PassThrough();
     stream.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
     const wrongKey = `${METRICS_KEY}-wrong`;
-    const app = await createApp(
+    const app = await createTestApp(
       testSettings({ METRICS_API_KEY: METRICS_KEY, LOG_LEVEL: 'trace' }),
       createJsonLogger('trace', stream),
     );

@@ -3,7 +3,9 @@ import { pino } from 'pino';
 import { NestJsonLogger } from '../../src/http/json-logger.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { ModelModule } from '../../src/model/model.module.js';
+import { START_MODEL_WORKER } from '../../src/model/model-workers.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
+import { startSourceWorker } from '../support/model-workers.js';
 import { testSettings } from '../support/test-app.js';
 
 const modules: TestingModule[] = [];
@@ -12,6 +14,8 @@ async function modelWith(overrides = {}): Promise<SentimentModel> {
   const moduleRef = await Test.createTestingModule({
     imports: [ConfigModule.forRoot(testSettings(overrides)), ModelModule],
   })
+    .overrideProvider(START_MODEL_WORKER)
+    .useValue(startSourceWorker)
     .setLogger(new NestJsonLogger(pino({ level: 'silent' })))
     .compile();
   modules.push(moduleRef);
