@@ -67,6 +67,8 @@ export interface SoakResult {
   eventLoopLagP99Ms: { max: number; median: number };
   /** Breaker transitions during the soak: a healthy Redis never opens it. */
   breakerTransitions: BreakerTransitions;
+  /** Model worker restarts during the soak (sentiment_model_worker_restarts_total): none when healthy. */
+  workerRestarts: number;
   checks: SoakCheck[];
   passed: boolean;
 }
@@ -85,6 +87,10 @@ async function sample(baseUrl: string, atSeconds: number): Promise<SoakSample> {
     heapUsedMiB: sumOf(exposition, 'nodejs_heap_size_used_bytes') / MIB,
     eventLoopLagP99Ms: sumOf(exposition, 'nodejs_eventloop_lag_p99_seconds') * 1000,
   };
+}
+
+async function workerRestarts(baseUrl: string): Promise<number> {
+  return sumOf(await scrapeMetrics(baseUrl), 'sentiment_model_worker_restarts_total');
 }
 
 async function breakerTransitions(baseUrl: string): Promise<BreakerTransitions> {
@@ -118,6 +124,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     );
   }
   const transitionsBefore = await breakerTransitions(baseUrl);
+  const restartsBefore = await workerRestarts(baseUrl);
   const started = performance.now();
   const streams = STREAMS.map((stream) => {
     const streamRate = Math.max(1, rate * stream.share);
@@ -157,6 +164,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     open: transitionsAfter.open - transitionsBefore.open,
   };
   const transitionCount = transitions.closed + transitions['half-open'] + transitions.open;
+  const restarts = (await workerRestarts(baseUrl)) - restartsBefore;
 
   const afterWarmup = samples.filter((s) => s.atSeconds > warmupSeconds);
   const afterWarmupMiB = summarize(afterWarmup.slice(0, RSS_WINDOW_SAMPLES).map((s) => s.rssMiB)).mean;
@@ -182,6 +190,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       limit: 0,
       passed: transitionCount === 0,
     },
+    { name: 'model worker restarts', measured: restarts, limit: 0, passed: restarts === 0 },
     {
       name: 'malformed bodies not answered 422',
       measured: invalid.sent - invalid.answered422,
@@ -202,6 +211,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rss: { afterWarmupMiB, endMiB, peakMiB: Math.max(...samples.map((s) => s.rssMiB)), growth },
     eventLoopLagP99Ms: { max: lags.max, median: lags.p50 },
     breakerTransitions: transitions,
+    workerRestarts: restarts,
     checks,
     passed: checks.every((check) => check.passed),
   };

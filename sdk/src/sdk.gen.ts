@@ -37,7 +37,7 @@ export type Options<
 /**
  * Liveness probe
  *
- * Answers 200 whenever the process can serve requests. It does not depend on the model or Redis: a blocked event loop shows as a probe that gets no answer.
+ * Answers 200 whenever the process can serve requests. It does not depend on Redis, nor on the model loading: only a model worker lost and not brought back by MODEL_MAX_RESTARTS restarts in a row fails it (503), so the orchestrator replaces the process. A blocked event loop shows as a probe that gets no answer.
  */
 export const getLiveness = <ThrowOnError extends boolean = false>(options?: Options<GetLivenessData, ThrowOnError>) =>
   (options?.client ?? client).get<GetLivenessResponses, unknown, ThrowOnError>({ url: '/health/live', ...options });

@@ -58,6 +58,15 @@ export interface Settings {
   /** Model calls run at the same time (1 leaves the cores to ONNX Runtime's own threads). */
   readonly maxConcurrentBatches: number;
   /**
+   * The least time a model call gets before the watchdog declares the worker wedged, fails the
+   * call's requests and restarts it; a call expected to be long gets 10 × its expected time.
+   */
+  readonly modelCallTimeoutMs: number;
+  /** First delay before restarting a lost model worker; it doubles with each restart in a row. */
+  readonly modelRestartBackoffMs: number;
+  /** Restarts in a row without a successful call after which liveness fails (the pod is replaced). */
+  readonly modelMaxRestarts: number;
+  /**
    * Per-request deadline in milliseconds: a request is admitted only if the cost model expects
    * it to finish within it, and answered 503 when it passes.
    */
@@ -406,6 +415,9 @@ export function loadSettings(env: Environment = process.env): Settings {
     batchWindowMs: integer(env, 'BATCH_WINDOW_MS', 2, 0, 1000),
     queueMaxTokens: integer(env, 'QUEUE_MAX_TOKENS', 1_000_000, 512, 100_000_000),
     maxConcurrentBatches: integer(env, 'MAX_CONCURRENT_BATCHES', 1, 1, 64),
+    modelCallTimeoutMs: integer(env, 'MODEL_CALL_TIMEOUT_MS', 10_000, 100, 600_000),
+    modelRestartBackoffMs: integer(env, 'MODEL_RESTART_BACKOFF_MS', 1000, 0, 600_000),
+    modelMaxRestarts: integer(env, 'MODEL_MAX_RESTARTS', 5, 0, 100),
     requestTimeoutMs,
     apiKeys,
     allowAnonymous: boolean(env, 'ALLOW_ANONYMOUS', false),

@@ -26,13 +26,15 @@ export class HealthController {
     operationId: 'getLiveness',
     summary: 'Liveness probe',
     description:
-      'Answers 200 whenever the process can serve requests. It does not depend on the model or Redis: ' +
-      'a blocked event loop shows as a probe that gets no answer.',
+      'Answers 200 whenever the process can serve requests. It does not depend on Redis, nor on the model ' +
+      'loading: only a model worker lost and not brought back by MODEL_MAX_RESTARTS restarts in a row fails ' +
+      'it (503), so the orchestrator replaces the process. A blocked event loop shows as a probe that gets no answer.',
   })
-  @HealthCheckResponses({ process: { status: 'up', uptimeSeconds: 42 } })
+  @HealthCheckResponses({ process: { status: 'up', uptimeSeconds: 42 }, worker: { status: 'up' } })
   live(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) }),
+      () => this.model.checkRepairable(),
     ]);
   }
 

@@ -21,4 +21,10 @@ export class ModelHealthIndicator {
     if (state === 'ready') return indicator.up({ id, state });
     return indicator.down(failureReason === undefined ? { id, state } : { id, state, failureReason });
   }
+
+  /** `worker` for liveness: down only when the model worker is beyond repair (see SentimentModel.beyondRepair). */
+  checkRepairable(): HealthIndicatorResult<'worker'> {
+    const indicator = this.indicators.check('worker');
+    return this.model.beyondRepair ? indicator.down({ state: 'beyond-repair' }) : indicator.up();
+  }
 }

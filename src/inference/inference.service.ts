@@ -7,6 +7,9 @@ import { SentimentModel } from '../model/sentiment-model.service.js';
 import { systemClock } from './clock.js';
 import { TokenScheduler, type SchedulerListener } from './token-scheduler.js';
 
+/** How many times its expected time a model call may take before the worker counts as wedged. */
+const WATCHDOG_FACTOR = 10;
+
 export interface ClassifyOptions {
   /** The unit of fairness (a tenant); without it the request is its own. */
   flow?: string;
@@ -37,7 +40,12 @@ export class InferenceService {
       onDrop: (reason, texts) => this.listeners.forEach((listener) => listener.onDrop?.(reason, texts)),
     };
     this.scheduler = new TokenScheduler<Prediction>(
-      (sequences) => this.model.classifySequences(sequences),
+      // The watchdog's deadline: MODEL_CALL_TIMEOUT_MS, or 10 × what the cost model expects of a long call.
+      (sequences, expectedSeconds) =>
+        this.model.classifySequences(
+          sequences,
+          Math.max(settings.modelCallTimeoutMs, WATCHDOG_FACTOR * expectedSeconds * 1000),
+        ),
       {
         maxBatchTokens: settings.batchMaxTokens,
         maxBatchTexts: settings.batchMaxTexts,

@@ -25,7 +25,7 @@ export interface TokenizedText {
 }
 
 /** Runs one model call on token sequences: one output per sequence, in the same order. */
-export type RunCall<T> = (sequences: readonly Int32Array[]) => Promise<T[]>;
+export type RunCall<T> = (sequences: readonly Int32Array[], expectedSeconds: number) => Promise<T[]>;
 
 export interface SubmitOptions {
   /**
@@ -394,7 +394,10 @@ export class TokenScheduler<T> {
     this.running.add(call);
     let outcome: { results: T[] } | { error: Error };
     try {
-      const results = await this.run(batch.map((entry) => entry.tokens));
+      const results = await this.run(
+        batch.map((entry) => entry.tokens),
+        call.expectedSeconds,
+      );
       if (results.length !== batch.length)
         throw new Error(`model returned ${results.length} results for ${batch.length} texts`);
       outcome = { results };

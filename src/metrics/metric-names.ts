@@ -19,6 +19,7 @@ export const METRIC = {
   cacheRequests: 'sentiment_cache_requests_total',
   cacheOperationDuration: 'sentiment_cache_operation_duration_seconds',
   modelTokens: 'sentiment_model_tokens_total',
+  modelWorkerRestarts: 'sentiment_model_worker_restarts_total',
   redisBreakerState: 'sentiment_redis_breaker_state',
   redisBreakerTransitions: 'sentiment_redis_breaker_transitions_total',
   queueDepth: 'sentiment_queue_depth',

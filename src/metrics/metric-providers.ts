@@ -130,6 +130,15 @@ export const METRIC_PROVIDERS = [
       for (const to of BREAKER_STATES) this.inc({ to }, transitions[to]);
     },
   }),
+  makeCounterProvider({
+    name: METRIC.modelWorkerRestarts,
+    help: 'Model worker restarts (crashed, wedged past its call deadline, or failed to reload); none in a healthy run.',
+    inject: [SentimentModel],
+    collect(this: Counter, model: SentimentModel) {
+      this.reset();
+      this.inc(model.restarts);
+    },
+  }),
   makeGaugeProvider({
     name: METRIC.queueDepth,
     help: 'Texts waiting in the scheduler queue for a model call.',

@@ -44,6 +44,12 @@ export class SentimentModel implements OnApplicationShutdown {
   private readonly calls = new WorkerCalls();
   private readonly tokenizations = new WorkerCalls();
   private stopping = false;
+  /** Whether a model was ever ready: from then on a lost worker is restarted, not a load failure. */
+  private everReady = false;
+  /** Worker restarts since the last model call that succeeded. */
+  private restartsInARow = 0;
+  private restartCount = 0;
+  private gaveUp = false;
   private readonly callListeners: ModelCallListener[] = [];
   private readonly readyListeners: ((calibration: TimedCall[]) => void)[] = [];
 
@@ -59,6 +65,19 @@ export class SentimentModel implements OnApplicationShutdown {
 
   get ready(): boolean {
     return this.loaded !== undefined;
+  }
+
+  /**
+   * True once the model worker was lost and MODEL_MAX_RESTARTS restarts in a row did not bring it
+   * back: the process cannot recover by itself, so liveness fails and the orchestrator replaces it.
+   */
+  get beyondRepair(): boolean {
+    return this.gaveUp;
+  }
+
+  /** Model worker restarts since the process started (crashed, wedged or failed to reload). */
+  get restarts(): number {
+    return this.restartCount;
   }
 
   /** Why loading failed, with what to do about it; undefined unless `state` is 'failed'. */
@@ -102,24 +121,33 @@ export class SentimentModel implements OnApplicationShutdown {
     return unpackSequences(packed);
   }
 
-  /** One model call on token sequences from `tokenize`: one prediction per sequence, in order. */
-  async classifySequences(sequences: readonly Int32Array[]): Promise<Prediction[]> {
+  /**
+   * One model call on token sequences from `tokenize`: one prediction per sequence, in order. A
+   * call not answered within `timeoutMs` means a wedged worker: the watchdog fails its calls and
+   * restarts it.
+   */
+  async classifySequences(sequences: readonly Int32Array[], timeoutMs?: number): Promise<Prediction[]> {
     this.requireInfo();
     if (this.stopping) throw new UnavailableError('The service is shutting down.', 1, 'model-not-ready');
     if (sequences.length === 0) return [];
     const started = performance.now();
     const { ids, lengths } = packSequences(sequences);
     let failed = true;
+    const worker = this.worker!;
+    const watchdog =
+      timeoutMs === undefined ? undefined : setTimeout(() => this.onCallOverdue(worker, timeoutMs), timeoutMs);
     return this.calls
-      .call<Prediction[]>(this.worker!, (id): ToWorker => ({ type: 'classify', id, ids, lengths }), [
+      .call<Prediction[]>(worker, (id): ToWorker => ({ type: 'classify', id, ids, lengths }), [
         ids.buffer as ArrayBuffer,
         lengths.buffer as ArrayBuffer,
       ])
       .then((predictions) => {
         failed = false;
+        this.restartsInARow = 0;
         return predictions;
       })
       .finally(() => {
+        clearTimeout(watchdog);
         const seconds = (performance.now() - started) / 1000;
         for (const listener of this.callListeners) listener(sequences.length, seconds, failed);
       });
@@ -180,6 +208,7 @@ export class SentimentModel implements OnApplicationShutdown {
           () => {
             this.loaded = message.info;
             this.failure = undefined;
+            this.everReady = true;
             for (const listener of this.readyListeners) listener(message.calibration);
             this.logger.log({
               msg: 'model ready',
@@ -196,10 +225,16 @@ export class SentimentModel implements OnApplicationShutdown {
         return;
       case 'failed':
         // A worker that could not load has nothing left to do; the failure stays visible in `state`.
+        this.logger.error({ msg: 'model failed to load', error: message.message });
+        if (this.everReady && this.worker) {
+          const failed = this.worker;
+          this.onWorkerGone(failed, new Error(message.message), settled);
+          void failed.terminate();
+          return;
+        }
         void this.worker?.terminate();
         this.worker = undefined;
         this.failure = new Error(message.message);
-        this.logger.error({ msg: 'model failed to load', error: message.message });
         settled();
         return;
       case 'result':
@@ -237,19 +272,47 @@ export class SentimentModel implements OnApplicationShutdown {
     });
   }
 
-  /** A crashed worker fails its pending calls and is replaced, so one bad run does not end the pod. */
+  /** A call past its deadline: the worker is wedged (or as good as); replace it like a crashed one. */
+  private onCallOverdue(worker: Worker, timeoutMs: number): void {
+    if (this.worker !== worker || this.stopping) return;
+    this.onWorkerGone(worker, new Error(`a model call took longer than ${timeoutMs} ms`), () => undefined);
+    void worker.terminate();
+  }
+
+  /**
+   * A crashed, wedged or failed-to-reload worker fails its pending calls and is replaced after a
+   * growing delay (MODEL_RESTART_BACKOFF_MS, doubling), so one bad run does not end the pod; after
+   * MODEL_MAX_RESTARTS in a row without a successful call the model is beyond repair (liveness fails).
+   */
   private onWorkerGone(worker: Worker, error: Error, settled: () => void): void {
     if (this.worker !== worker || this.stopping) return;
     this.worker = undefined;
-    const wasReady = this.ready;
     this.loaded = undefined;
     this.calls.failAll(error);
     this.logger.error({ msg: 'model worker stopped', error: error.message });
-    if (wasReady) {
-      this.loading = this.startModelWorker();
-    } else {
+    if (!this.everReady) {
       this.failure = error;
       settled();
+      return;
     }
+    const { modelMaxRestarts, modelRestartBackoffMs } = this.settings;
+    if (this.restartsInARow >= modelMaxRestarts) {
+      this.failure = error;
+      this.gaveUp = true;
+      this.logger.error({ msg: 'model worker beyond repair: liveness now fails', restarts: this.restartsInARow });
+      settled();
+      return;
+    }
+    const delayMs = modelRestartBackoffMs * 2 ** this.restartsInARow;
+    this.restartsInARow++;
+    this.restartCount++;
+    this.logger.warn({ msg: 'restarting the model worker', attempt: this.restartsInARow, delayMs });
+    this.loading = new Promise<void>((restarted) => {
+      setTimeout(() => {
+        if (this.stopping) return restarted();
+        void this.startModelWorker().then(restarted);
+      }, delayMs).unref();
+    });
+    void this.loading.then(settled);
   }
 }

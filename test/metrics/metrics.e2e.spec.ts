@@ -40,6 +40,7 @@ describe('GET /metrics (real app, tiny baseline model, in-memory cache)', () => 
       sentiment_cache_requests_total: 'counter',
       sentiment_cache_operation_duration_seconds: 'histogram',
       sentiment_model_tokens_total: 'counter',
+      sentiment_model_worker_restarts_total: 'counter',
       sentiment_redis_breaker_state: 'gauge',
       sentiment_redis_breaker_transitions_total: 'counter',
       sentiment_queue_depth: 'gauge',

@@ -17,11 +17,16 @@ export const startSourceWorker: StartModelWorker = (name: ModelWorkerName, worke
  * call is answered with the worker protocol's `error` reply instead of reaching the session.
  */
 export class FaultyModelWorker extends Worker {
-  private armed?: (texts: number) => void;
+  private armed?: { fault: 'fail' | 'hang'; taken(texts: number): void };
 
   /** The next model call fails; resolves with the number of texts it carried. */
   failNextCall(): Promise<number> {
-    return new Promise((resolve) => (this.armed = resolve));
+    return new Promise((taken) => (this.armed = { fault: 'fail', taken }));
+  }
+
+  /** The next model call never gets an answer, as from a wedged ONNX Runtime; resolves when it is made. */
+  hangNextCall(): Promise<number> {
+    return new Promise((taken) => (this.armed = { fault: 'hang', taken }));
   }
 
   override postMessage(message: ToWorker, transfer?: readonly ArrayBuffer[]): void {
@@ -31,7 +36,8 @@ export class FaultyModelWorker extends Worker {
       return;
     }
     this.armed = undefined;
-    armed(message.lengths.length);
+    armed.taken(message.lengths.length);
+    if (armed.fault === 'hang') return;
     setImmediate(() => this.emit('message', { type: 'error', id: message.id, message: 'injected model fault' }));
   }
 }
@@ -39,9 +45,16 @@ export class FaultyModelWorker extends Worker {
 /** Starts the model worker as a FaultyModelWorker (from sources); keeps the last one started. */
 export class FaultyModelWorkers {
   last?: FaultyModelWorker;
+  started = 0;
+  /** From now on, model workers are started where no model can be found: every reload fails. */
+  breakReloads = false;
 
-  readonly start: StartModelWorker = (name, workerData) => {
-    if (name !== 'model-worker') return startSourceWorker(name, workerData);
+  readonly start: StartModelWorker = (name, data) => {
+    if (name !== 'model-worker') return startSourceWorker(name, data);
+    this.started++;
+    const workerData = this.breakReloads
+      ? { ...data, modelId: 'nobody/missing-model', modelFallback: 'none', allowRemoteModels: false }
+      : data;
     const source = JSON.stringify(new URL(`../../src/model/${name}.ts`, import.meta.url).href);
     const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); })`;
     this.last = new FaultyModelWorker(bootstrap, { eval: true, workerData });
