@@ -1,17 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
+import { METRICS_UNAUTHORIZED_DETAIL, UNAUTHORIZED_DETAIL } from '../http/problem-details.js';
 import { RequestLimiter } from '../rate-limit/request-limiter.js';
 import { apiKeyOf } from './api-key-credential.js';
 import { ApiKeyRing } from './api-key-ring.js';
 import { KEY_RINGS, type KeyRings } from './key-rings.js';
 import { routeAccessOf } from './route-access.js';
 import { unauthorized } from './unauthorized.js';
-
-export const UNAUTHORIZED_DETAIL =
-  'A valid API key is required: send it as `Authorization: Bearer <key>` or `X-API-Key`.';
-export const METRICS_UNAUTHORIZED_DETAIL =
-  'The metrics key is required: send it as `Authorization: Bearer <key>` or `X-API-Key`.';
 
 const DETAILS = { 'sentiment-api': UNAUTHORIZED_DETAIL, metrics: METRICS_UNAUTHORIZED_DETAIL } as const;
 

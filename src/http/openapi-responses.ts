@@ -1,7 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath, type HeaderObject, type ReferenceObject } from '@nestjs/swagger';
-import { UNAUTHORIZED_DETAIL } from '../auth/route-access.gate.js';
-import { RATE_LIMITED_DETAIL } from '../rate-limit/request-limiter.js';
+import { RATE_LIMITED_DETAIL, UNAUTHORIZED_DETAIL } from './problem-details.js';
 import { PROBLEM_CONTENT_TYPE, problemType, type Problem } from './problem.js';
 import { ProblemDto } from './problem.dto.js';
 

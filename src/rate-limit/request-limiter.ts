@@ -3,11 +3,8 @@ import { InjectThrottlerStorage, type ThrottlerStorage } from '@nestjs/throttler
 import type { FastifyReply } from 'fastify';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
+import { RATE_LIMITED_DETAIL, TOO_MANY_FAILURES_DETAIL } from '../http/problem-details.js';
 import { ProblemError } from '../http/problem.js';
-
-export const RATE_LIMITED_DETAIL = 'Too many requests from this client; retry after `Retry-After` seconds.';
-export const TOO_MANY_FAILURES_DETAIL =
-  'Too many requests without a valid key from this address; retry after `Retry-After` seconds.';
 
 const MINUTE_MS = 60_000;
 /**
