@@ -4,7 +4,7 @@
  * the bootstrap (app construction, OpenAPI document, main).
  */
 const FEATURES = '^src/(auth|cache|config|health|inference|metrics|model|rate-limit|redis|sentiment)/';
-const BOOTSTRAP = '^src/(main|app\\.module|http/create-app|openapi)\\.ts$';
+const BOOTSTRAP = '^src/(main\\.ts|app\\.module\\.ts|bootstrap/)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

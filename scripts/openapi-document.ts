@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { loadSettings } from '../src/config/settings.js';
-import { createApp } from '../src/http/create-app.js';
-import { buildOpenApiDocument, toOpenApiYaml } from '../src/openapi.js';
+import { createApp } from '../src/bootstrap/create-app.js';
+import { buildOpenApiDocument, toOpenApiYaml } from '../src/bootstrap/openapi.js';
 
 /**
  * The committed contract: the document of the real app built with default limits and no model

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { InvalidSettingError, loadSettings, startupWarnings, type Settings } from './config/settings.js';
 import { handleShutdownSignals } from './health/graceful-shutdown.js';
-import { createApp } from './http/create-app.js';
+import { createApp } from './bootstrap/create-app.js';
 import { SentimentModel } from './model/sentiment-model.service.js';
 
 function settingsOrExit(): Settings {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { renderCommittedOpenApiYaml } from '../../scripts/openapi-document.js';
-import { buildOpenApiDocument } from '../../src/openapi.js';
+import { buildOpenApiDocument } from '../../src/bootstrap/openapi.js';
 import request from '../support/contract-request.js';
 import { loadOpenApiDocument, OPENAPI_FILE, type OpenApiDocument } from '../support/openapi-contract.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { pino, type Logger } from 'pino';
 import { AppModule } from '../../src/app.module.js';
 import { loadSettings, type Environment, type Settings } from '../../src/config/settings.js';
-import { configureApp, createAdapter } from '../../src/http/create-app.js';
+import { configureApp, createAdapter } from '../../src/bootstrap/create-app.js';
 import { NestJsonLogger } from '../../src/http/json-logger.js';
 import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
 import { START_MODEL_WORKER, type StartModelWorker } from '../../src/model/model-workers.js';

@@ -1,10 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type SchemaObject } from '@nestjs/swagger';
 import { stringify } from 'yaml';
-import { SETTINGS } from './config/config.module.js';
-import type { Settings } from './config/settings.js';
-import { API_KEY_SCHEME, BEARER_SCHEME } from './auth/api-key-security.js';
-import { headerRef, RESPONSE_HEADERS } from './http/openapi-responses.js';
+import { SETTINGS } from '../config/config.module.js';
+import type { Settings } from '../config/settings.js';
+import { API_KEY_SCHEME, BEARER_SCHEME } from '../auth/api-key-security.js';
+import { headerRef, RESPONSE_HEADERS } from '../http/openapi-responses.js';
 
 const DESCRIPTION = `Classifies texts as POSITIVE or NEGATIVE, with a confidence for each label, using DistilBERT
 fine-tuned on SST-2 (\`Xenova/distilbert-base-uncased-finetuned-sst-2-english\`, ONNX) on ONNX Runtime.

@@ -7,13 +7,13 @@ import { RouteAccessGate } from '../auth/route-access.gate.js';
 import type { HttpServerLimits, Settings } from '../config/settings.js';
 import { InferenceService } from '../inference/inference.service.js';
 import { routeNeedsModel } from '../inference/needs-model.js';
-import { serveOpenApi } from '../openapi.js';
-import { createJsonLogger, NestJsonLogger } from './json-logger.js';
-import { limitConnections } from './connection-limits.js';
-import { ProblemDetailsFilter, sendProblem } from './problem-details.filter.js';
-import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
-import { badRequestTarget, isNormalRequestTarget } from './request-target.js';
-import { applySecureHeaders } from './secure-headers.js';
+import { serveOpenApi } from './openapi.js';
+import { createJsonLogger, NestJsonLogger } from '../http/json-logger.js';
+import { limitConnections } from '../http/connection-limits.js';
+import { ProblemDetailsFilter, sendProblem } from '../http/problem-details.filter.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
+import { badRequestTarget, isNormalRequestTarget } from '../http/request-target.js';
+import { applySecureHeaders } from '../http/secure-headers.js';
 
 /**
  * Builds the whole application on Fastify: used by `main.ts`; tests build the same module with
