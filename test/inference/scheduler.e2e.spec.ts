@@ -1,13 +1,14 @@
 import { request as httpRequest } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
 import { scrapeMetrics, sumOf } from '../support/prometheus-text.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { until } from '../support/until.js';
 
 // The scheduler against the built server on the `base` baseline (DistilBERT-base compute), where a
 // 512-token text costs a fair fraction of a second: what the old text-counting batcher refused or
 // served one request after another.
 const PREDICT = '/v1/sentiment/predict';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let run = 0;
 /** A text of well over 512 tokens (truncated to 512), unique to this call. */
 const longText = (i: number) => `review ${++run} ${i} ${'the plot was good but the ending was sad '.repeat(70)}`;
@@ -30,14 +31,6 @@ async function predict(server: ServerProcess, text: string[]): Promise<Answer> {
 
 async function metric(server: ServerProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
   return sumOf(await scrapeMetrics(server.baseUrl), name, labels);
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(20);
-  }
 }
 
 describe('the token-cost scheduler (built server, base baseline)', () => {

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FaultyModelWorkers } from '../support/model-workers.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { until } from '../support/until.js';
 
 const PREDICT = '/v1/sentiment/predict';
 let run = 0;
@@ -9,14 +9,6 @@ const predict = (t: TestApp) =>
   request(t.app.getHttpServer())
     .post(PREDICT)
     .send({ text: [`watchdog ${Date.now()} ${run++}, a fine day`] });
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
 /** The model worker watchdog, through the real worker started by the model module's worker seam. */
 describe('the model worker watchdog', () => {
