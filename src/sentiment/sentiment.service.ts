@@ -41,11 +41,17 @@ export class SentimentService {
     // Cache entries and coalesced texts are per tenant unless CACHE_SCOPE=shared; model time is
     // shared fairly between API keys whatever the cache scope (between requests without keys).
     const tenant = tenantOf(context.apiKey, this.settings);
-    const flow = tenantOf(context.apiKey, { ...this.settings, cacheScope: 'tenant' });
     const { predictions, status } = await this.cache.predict(
       texts,
       info,
-      (misses) => this.inference.classify(misses, { flow, scope: tenant, signal: context.clientGone?.() }),
+      (misses) => {
+        // Only texts going to the model need a flow; under the default scope it is the tenant.
+        const flow =
+          this.settings.cacheScope === 'tenant'
+            ? tenant
+            : tenantOf(context.apiKey, { ...this.settings, cacheScope: 'tenant' });
+        return this.inference.classify(misses, { flow, scope: tenant, signal: context.clientGone?.() });
+      },
       tenant,
     );
     return { model: info.name, predictions, cacheStatus: status };
