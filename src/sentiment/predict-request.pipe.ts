@@ -36,10 +36,8 @@ export class PredictRequestPipe implements PipeTransform<unknown, Promise<Predic
     const errors: ProblemFieldError[] = shapeErrors
       .filter((error) => !unknown.includes(error))
       .flatMap((error) =>
-        Object.values(error.constraints ?? {}).map((message) => ({
-          path: error.property,
-          message: message.replace(/^\S+ /, ''),
-        })),
+        // The DTO's messages are written to follow the path (`text` "must be an array of strings").
+        Object.values(error.constraints ?? {}).map((message) => ({ path: error.property, message })),
       );
     errors.push(...unknownFieldErrors(unknown.map((error) => error.property)));
     if (errors.length === 0) errors.push(...this.limitErrors(dto.text));
