@@ -3,11 +3,17 @@
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
 import type {
+  BulkPredictData,
+  BulkPredictErrors,
+  BulkPredictResponses,
   GetLivenessData,
   GetLivenessResponses,
   GetModelInfoData,
   GetModelInfoErrors,
   GetModelInfoResponses,
+  GetProjectHealthData,
+  GetProjectHealthErrors,
+  GetProjectHealthResponses,
   GetReadinessData,
   GetReadinessErrors,
   GetReadinessResponses,
@@ -50,6 +56,42 @@ export const getLiveness = <ThrowOnError extends boolean = false>(options?: Opti
 export const getReadiness = <ThrowOnError extends boolean = false>(options?: Options<GetReadinessData, ThrowOnError>) =>
   (options?.client ?? client).get<GetReadinessResponses, GetReadinessErrors, ThrowOnError>({
     url: '/health/ready',
+    ...options,
+  });
+
+/**
+ * Classify texts (the FastAPI original’s route; use /v1/sentiment/predict)
+ *
+ * The route of the FastAPI service this one replaces, kept so its clients can move without changing their URL. Answers every text with the confidence of each label (softmax probabilities, highest first), in request order. With the default fp32 model the same text always gets the same scores, whether from the cache, alone, or batched with others; with `MODEL_DTYPE=q8` they can differ by up to about 0.001 with the batch a text runs in (dynamic quantization scales each batch), and a cached answer repeats the first one. The examples are real answers of the offline baseline model; the real DistilBERT answers with its own name (`distilbert-base-uncased-finetuned-sst-2-english`) and scores (about 0.9998 / 0.0002 for this request).
+ *
+ * @deprecated
+ */
+export const bulkPredict = <ThrowOnError extends boolean = false>(options: Options<BulkPredictData, ThrowOnError>) =>
+  (options.client ?? client).post<BulkPredictResponses, BulkPredictErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      { name: 'X-API-Key', type: 'apiKey' },
+    ],
+    url: '/project/bulk-predict',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Readiness, as the FastAPI original answered it (use /health/ready)
+ *
+ * `{"status": "healthy"}` (200) when `/health/ready` would answer 200; `{"status": "unhealthy"}` (503) otherwise.
+ *
+ * @deprecated
+ */
+export const getProjectHealth = <ThrowOnError extends boolean = false>(
+  options?: Options<GetProjectHealthData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<GetProjectHealthResponses, GetProjectHealthErrors, ThrowOnError>({
+    url: '/project/health',
     ...options,
   });
 

@@ -326,6 +326,90 @@ export type GetReadinessResponses = {
 
 export type GetReadinessResponse = GetReadinessResponses[keyof GetReadinessResponses];
 
+export type BulkPredictData = {
+  body: PredictRequest;
+  path?: never;
+  query?: never;
+  url: '/project/bulk-predict';
+};
+
+export type BulkPredictErrors = {
+  /**
+   * Malformed JSON body.
+   */
+  400: Problem;
+  /**
+   * API keys are configured (`API_KEYS`) and the request sent none, or one that is not valid, in `Authorization: Bearer <key>` or `X-API-Key`.
+   */
+  401: Problem;
+  /**
+   * Body larger than `MAX_BODY_BYTES` (`payload-too-large`), or texts that need more model time than `REQUEST_TIMEOUT_MS` allows one request even on an idle service (`request-too-costly`): send them in smaller requests.
+   */
+  413: Problem;
+  /**
+   * Body not sent as `application/json`.
+   */
+  415: Problem;
+  /**
+   * Invalid body: `text` missing, not an array, empty or longer than `MAX_BATCH_SIZE`; an item not a string or longer than `MAX_TEXT_CHARS`; an unknown field. `errors` names every invalid path.
+   */
+  422: Problem;
+  /**
+   * Over the rate limit (`RATE_LIMIT_PER_MINUTE` per API key, per client IP without keys; all replicas share it through Redis); retry after `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * The service cannot take the request now; retry after `Retry-After` seconds. `type` ends with why: `model-not-ready` (still loading, or failed to load), `over-capacity` (the queued work would not let it finish within `REQUEST_TIMEOUT_MS`; `Retry-After` is the estimated excess), `queue-full` (`QUEUE_MAX_TOKENS`), `request-timeout` (`REQUEST_TIMEOUT_MS` passed) or `inference-failed`.
+   */
+  503: Problem;
+};
+
+export type BulkPredictError = BulkPredictErrors[keyof BulkPredictErrors];
+
+export type BulkPredictResponses = {
+  /**
+   * One prediction per text.
+   */
+  200: PredictResponse;
+};
+
+export type BulkPredictResponse = BulkPredictResponses[keyof BulkPredictResponses];
+
+export type GetProjectHealthData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/project/health';
+};
+
+export type GetProjectHealthErrors = {
+  /**
+   * Not ready: the model is loading or failed, or the process is shutting down.
+   */
+  503: {
+    /**
+     * Whether this replica should get traffic.
+     */
+    status: 'unhealthy';
+  };
+};
+
+export type GetProjectHealthError = GetProjectHealthErrors[keyof GetProjectHealthErrors];
+
+export type GetProjectHealthResponses = {
+  /**
+   * Ready for traffic.
+   */
+  200: {
+    /**
+     * Whether this replica should get traffic.
+     */
+    status: 'healthy';
+  };
+};
+
+export type GetProjectHealthResponse = GetProjectHealthResponses[keyof GetProjectHealthResponses];
+
 export type GetModelInfoData = {
   body?: never;
   path?: never;

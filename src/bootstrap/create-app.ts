@@ -10,6 +10,7 @@ import { routeNeedsModel } from '../inference/needs-model.js';
 import { serveOpenApi } from './openapi.js';
 import { createJsonLogger, NestJsonLogger } from '../http/json-logger.js';
 import { limitConnections } from '../http/connection-limits.js';
+import { sendDeprecationHeaders } from '../http/deprecation.js';
 import { ProblemDetailsFilter, sendProblem } from '../http/problem-details.filter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
 import { badRequestTarget, isNormalRequestTarget } from '../http/request-target.js';
@@ -68,6 +69,7 @@ export async function configureApp(app: NestFastifyApplication, settings: Settin
   const inference = app.get(InferenceService);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    sendDeprecationHeaders(request, reply);
     try {
       if (!isNormalRequestTarget(request.raw.url ?? '')) throw badRequestTarget();
       await access.check(request, reply);

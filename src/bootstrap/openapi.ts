@@ -34,6 +34,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addServer('/', 'This service')
     .addTag('sentiment', 'Classify texts and describe the model that does it.')
     .addTag('health', 'Liveness and readiness probes for Kubernetes.')
+    .addTag(
+      'compatibility',
+      'The FastAPI original’s routes (`/project/...`), deprecated aliases so its clients can move by changing only the host.',
+    )
     .addSecurity(BEARER_SCHEME, {
       type: 'http',
       scheme: 'bearer',

@@ -6,6 +6,7 @@ import { RedisModule } from '../redis/redis.module.js';
 import { CacheHealthIndicator } from './cache.health.js';
 import { ConnectionDraining } from './connection-draining.js';
 import { HealthController } from './health.controller.js';
+import { LegacyHealthController } from './legacy-health.controller.js';
 import { LifecycleHealthIndicator } from './lifecycle.health.js';
 import { ModelHealthIndicator } from './model.health.js';
 import { Readiness } from './readiness.js';
@@ -14,7 +15,7 @@ import { ShutdownState } from './shutdown-state.js';
 @Module({
   // Terminus would log every failed readiness check as an error, i.e. every probe while the model loads.
   imports: [TerminusModule.forRoot({ logger: false }), ModelModule, CacheModule, RedisModule],
-  controllers: [HealthController],
+  controllers: [HealthController, LegacyHealthController],
   providers: [
     ShutdownState,
     Readiness,

@@ -30,6 +30,18 @@ export const RESPONSE_HEADERS = {
     description: 'Seconds to wait before retrying.',
     schema: { type: 'integer', minimum: 1, example: 5 },
   },
+  Deprecation: {
+    required: true,
+    description:
+      'This route is deprecated (RFC 9745): the Unix time it was deprecated at, as `@<seconds>`. It keeps working; ' +
+      'move to the route in `Link`.',
+    schema: { type: 'string', example: '@1796083200' },
+  },
+  Link: {
+    required: true,
+    description: 'The route that replaces this one (`rel="successor-version"`).',
+    schema: { type: 'string', example: '</v1/sentiment/predict>; rel="successor-version"' },
+  },
   'RateLimit-Limit': {
     required: true,
     description: 'Requests allowed per minute per API key (per client IP without keys): `RATE_LIMIT_PER_MINUTE`.',

@@ -1,19 +1,24 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
-import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { apiKeyOf } from '../auth/api-key-credential.js';
 import { ApiKeySecurity } from '../auth/api-key-security.js';
 import { Protected } from '../auth/route-access.js';
-import { NeedsModel } from '../inference/needs-model.js';
-import { PredictionCacheInterceptor } from '../cache/prediction-cache.interceptor.js';
-import { ApiProblemResponses, headerRef, RATE_LIMIT_STATUS_HEADERS } from '../http/openapi-responses.js';
+import { ApiProblemResponses, RATE_LIMIT_STATUS_HEADERS } from '../http/openapi-responses.js';
 import { ModelInfoDto } from './dto/model-info.dto.js';
-import { MODEL_INFO_EXAMPLE, PREDICT_REQUEST_EXAMPLE, PREDICT_RESPONSE_EXAMPLE } from './dto/openapi-examples.js';
+import { MODEL_INFO_EXAMPLE } from './dto/openapi-examples.js';
 import { PredictRequestDto } from './dto/predict-request.dto.js';
-import { LabelScoreDto, PredictResponseDto } from './dto/predict-response.dto.js';
+import { LabelScoreDto } from './dto/predict-response.dto.js';
+import { PredictOperation, predictContext } from './predict-operation.js';
 import { PredictRequestPipe } from './predict-request.pipe.js';
-import { clientGoneSignal } from './client-gone.js';
 import { SentimentService, type PredictOutcome } from './sentiment.service.js';
+
+export const PREDICT_DESCRIPTION =
+  'Answers every text with the confidence of each label (softmax probabilities, highest first), in request ' +
+  'order. With the default fp32 model the same text always gets the same scores, whether from the cache, ' +
+  'alone, or batched with others; with `MODEL_DTYPE=q8` they can differ by up to about 0.001 with the batch a text ' +
+  'runs in (dynamic quantization scales each batch), and a cached answer repeats the first one. ' +
+  'The examples are real answers of the offline baseline model; the real DistilBERT answers with its own ' +
+  'name (`distilbert-base-uncased-finetuned-sst-2-english`) and scores (about 0.9998 / 0.0002 for this request).';
 
 @ApiTags('sentiment')
 @ApiExtraModels(LabelScoreDto)
@@ -24,41 +29,19 @@ export class SentimentController {
   constructor(private readonly sentiment: SentimentService) {}
 
   @Post('sentiment/predict')
-  @HttpCode(200)
-  @UseInterceptors(PredictionCacheInterceptor)
-  @NeedsModel()
+  @PredictOperation('/v1/sentiment/predict')
   @ApiOperation({
     operationId: 'predictSentiment',
     summary: 'Classify texts as POSITIVE or NEGATIVE',
-    description:
-      'Answers every text with the confidence of each label (softmax probabilities, highest first), in request ' +
-      'order. With the default fp32 model the same text always gets the same scores, whether from the cache, ' +
-      'alone, or batched with others; with `MODEL_DTYPE=q8` they can differ by up to about 0.001 with the batch a text ' +
-      'runs in (dynamic quantization scales each batch), and a cached answer repeats the first one. ' +
-      'The examples are real answers of the offline baseline model; the real DistilBERT answers with its own ' +
-      'name (`distilbert-base-uncased-finetuned-sst-2-english`) and scores (about 0.9998 / 0.0002 for this request).',
+    description: PREDICT_DESCRIPTION,
   })
-  @ApiBody({
-    type: PredictRequestDto,
-    examples: { twoTexts: { summary: 'Two texts', value: PREDICT_REQUEST_EXAMPLE } },
-  })
-  @ApiOkResponse({
-    description: 'One prediction per text.',
-    type: PredictResponseDto,
-    example: PREDICT_RESPONSE_EXAMPLE,
-    headers: { 'X-Cache': headerRef('X-Cache'), ...RATE_LIMIT_STATUS_HEADERS },
-  })
-  @ApiProblemResponses('/v1/sentiment/predict', [400, 401, 413, 415, 422, 429, 503])
   predict(
     @Body(PredictRequestPipe) body: PredictRequestDto,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PredictOutcome> {
     // The cache interceptor turns the outcome's cache status into X-Cache.
-    return this.sentiment.predict(body.text, {
-      apiKey: apiKeyOf(request.headers),
-      clientGone: () => clientGoneSignal(reply),
-    });
+    return this.sentiment.predict(body.text, predictContext(request, reply));
   }
 
   @Get('model')

@@ -122,7 +122,18 @@ describe('the committed OpenAPI contract (openapi.yaml)', () => {
     const predicted = (document.paths['/v1/sentiment/predict'].post as unknown as { responses: Record<string, Json> })
       .responses['200'];
     expect(predicted.headers).toEqual(expect.objectContaining({ 'X-Cache': { $ref: '#/components/headers/X-Cache' } }));
+    for (const [path, method, operation] of operations(document)) {
+      if (operation.deprecated !== true) continue;
+      const ok = (operation.responses as Record<string, Json>)['200'];
+      expect({ path, method, headers: Object.keys((ok.headers ?? {}) as Json) }).toEqual({
+        path,
+        method,
+        headers: expect.arrayContaining(['Deprecation', 'Link']),
+      });
+    }
     expect(Object.keys(document.components.headers ?? {}).sort()).toEqual([
+      'Deprecation',
+      'Link',
       'RateLimit-Limit',
       'RateLimit-Remaining',
       'RateLimit-Reset',

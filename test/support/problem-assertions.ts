@@ -16,7 +16,7 @@ export function expectProblem(response: Response, status: number, submittedTexts
   );
   // `instance` is the matched route's template; a 404 matched none, and never echoes the path.
   if (status === 404) expect(body).not.toHaveProperty('instance');
-  else expect(body.instance).toMatch(/^\/[a-z0-9/]*$/);
+  else expect(body.instance).toMatch(/^\/[a-z0-9/-]*$/);
   const raw = response.text;
   expect(raw).not.toMatch(/\bat .+\.(js|ts):\d+/);
   expect(raw).not.toContain('stack');
