@@ -1,9 +1,10 @@
 /**
  * The direction of dependencies in src/ (issue #15), checked by `npm run lint`: no cycles between
- * files, shared HTTP pieces and shared helpers import no feature module, and nothing reaches up into
- * the bootstrap (app construction, OpenAPI document, main).
+ * files, shared HTTP pieces and shared helpers import no feature module, the baseline model generator
+ * stands alone below the model module, and nothing reaches up into the bootstrap (app construction,
+ * OpenAPI document, main).
  */
-const FEATURES = '^src/(auth|cache|config|health|inference|metrics|model|rate-limit|redis|sentiment)/';
+const FEATURES = '^src/(auth|baseline-model|cache|config|health|inference|metrics|model|rate-limit|redis|sentiment)/';
 const BOOTSTRAP = '^src/(main\\.ts|app\\.module\\.ts|bootstrap/)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -28,6 +29,21 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/common/' },
       to: { path: '^src/', pathNot: '^src/common/' },
+    },
+    {
+      name: 'baseline-model-stands-alone',
+      severity: 'error',
+      comment:
+        'The baseline model generator is a library, not a module: the Dockerfile builds the model from ' +
+        'src/baseline-model alone, and only the model runtime (MODEL_FALLBACK=baseline) imports it.',
+      from: { path: '^src/baseline-model/' },
+      to: { path: '^src/', pathNot: '^src/baseline-model/' },
+    },
+    {
+      name: 'only-the-model-imports-the-baseline-generator',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(baseline-model|model)/' },
+      to: { path: '^src/baseline-model/' },
     },
     {
       name: 'nothing-imports-bootstrap',

@@ -56,7 +56,7 @@ RUN npx tsx scripts/download-hub-model.ts --model-id "${MODEL_ID}" --dtype "${MO
 
 FROM deps AS model-baseline
 ARG MODEL_DTYPE=fp32
-COPY src/model/baseline ./src/model/baseline
+COPY src/baseline-model ./src/baseline-model
 COPY scripts/generate-baseline-model.ts ./scripts/
 # The generator writes both dtypes; the image keeps the one it serves.
 RUN npm run model:baseline -- --preset base --models-dir /app/models \

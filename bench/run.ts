@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { PayloadGenerator, type PayloadOptions } from '../k6/lib/payload.js';
 import { loadSettings, type ModelDtype, type Settings } from '../src/config/settings.js';
-import { baselineModelId } from '../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../src/baseline-model/write-baseline-model.js';
 import { usableCpuCount } from '../src/model/cpu-budget.js';
 import { modelFolder, onnxFileName } from '../src/model/model-files.js';
 import { runChild } from './lib/children.js';

@@ -3,8 +3,8 @@
 //   tsx scripts/generate-baseline-model.ts --preset tiny|base [--models-dir ./models]
 // and prints the folder it wrote.
 import { parseArgs } from 'node:util';
-import { isBaselinePreset } from '../src/model/baseline/baseline-presets.js';
-import { writeBaselineModel } from '../src/model/baseline/write-baseline-model.js';
+import { isBaselinePreset } from '../src/baseline-model/baseline-presets.js';
+import { writeBaselineModel } from '../src/baseline-model/write-baseline-model.js';
 
 const USAGE = 'Usage: tsx scripts/generate-baseline-model.ts --preset tiny|base [--models-dir ./models]';
 

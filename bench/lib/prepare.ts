@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BaselinePreset } from '../../src/config/settings.js';
-import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { modelFolder, onnxFileName } from '../../src/model/model-files.js';
 
 /** Compiles dist/, which the measured servers run (`node dist/main.js`, as in production). */

@@ -2,11 +2,10 @@ import { Controller, Get, UseFilters } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DEFAULT_MODEL_ID as MODEL_ID } from '../config/settings.js';
-import { CacheHealthIndicator } from './cache.health.js';
 import { HealthCheckFailedFilter } from './health-check-failed.filter.js';
 import { HealthCheckResponses } from './health-check-responses.js';
-import { LifecycleHealthIndicator } from './lifecycle.health.js';
 import { ModelHealthIndicator } from './model.health.js';
+import { Readiness } from './readiness.js';
 
 @ApiTags('health')
 @Controller('health')
@@ -16,8 +15,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly model: ModelHealthIndicator,
-    private readonly lifecycle: LifecycleHealthIndicator,
-    private readonly cache: CacheHealthIndicator,
+    private readonly readiness: Readiness,
   ) {}
 
   @Get('live')
@@ -63,6 +61,6 @@ export class HealthController {
     },
   )
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.model.check(), () => this.lifecycle.check(), () => this.cache.check()]);
+    return this.health.check(this.readiness.checks());
   }
 }

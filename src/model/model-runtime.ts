@@ -9,7 +9,7 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import type { Settings } from '../config/settings.js';
-import { baselineModelId, writeBaselineModel } from './baseline/write-baseline-model.js';
+import { baselineModelId, writeBaselineModel } from '../baseline-model/write-baseline-model.js';
 import { softmaxPrediction, type Prediction } from './label-scores.js';
 import { fingerprintFile, hasLocalModel, modelFolder, onnxFileName } from './model-files.js';
 import { tokenizeTexts, unpackSequences } from './token-sequences.js';

@@ -11,10 +11,6 @@ export class WorkerCalls {
   private readonly calls = new Map<number, Call>();
   private onIdle?: () => void;
 
-  get size(): number {
-    return this.calls.size;
-  }
-
   /** Posts `message(id)` and resolves with the reply `settle(id, ...)` is given. */
   call<R>(worker: Worker, message: (id: number) => object, transfer: ArrayBuffer[] = []): Promise<R> {
     const id = this.nextId++;

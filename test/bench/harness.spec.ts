@@ -1,7 +1,7 @@
 import { describeStatuses, summarizeLoad } from '../../bench/lib/load-summary.js';
 import { MixedLengthGenerator, VOCABULARY } from '../../bench/lib/texts.js';
 import { loadTokenCounter, sum, tokenBudgetBatches } from '../../bench/lib/token-count.js';
-import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { TEST_MODELS_DIR } from '../support/paths.js';
 
 // The benchmark's own arithmetic: what its tables count and the workloads it sends.

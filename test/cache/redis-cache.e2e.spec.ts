@@ -4,7 +4,7 @@ import { createClient } from 'redis';
 import request from 'supertest';
 import { PredictionKeys } from '../../src/cache/cache-keys.js';
 import { CacheStats } from '../../src/cache/cache-stats.js';
-import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { TEST_MODELS_DIR, TEST_OUTPUT_DIR } from '../support/paths.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { hasLocalModel, modelFolder } from '../../src/model/model-files.js';
 import { TEST_MODELS_DIR, TEST_OUTPUT_DIR } from '../support/paths.js';
 import { startTestApp } from '../support/test-app.js';

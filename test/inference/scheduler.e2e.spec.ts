@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { scrapeMetrics, sumOf } from '../support/prometheus-text.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { until } from '../support/until.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkPayloadOptions, PayloadGenerator, poolText, sentence, SENTENCE_SPACE } from '../../k6/lib/payload.js';
-import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { modelFolder } from '../../src/model/model-files.js';
 import { TEST_MODELS_DIR } from '../support/paths.js';
 

@@ -2,7 +2,7 @@
 // (generated next to model.onnx by the global setup), the way it would serve the hub's file.
 import { join } from 'node:path';
 import request from 'supertest';
-import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { fingerprintFile, modelFolder } from '../../src/model/model-files.js';
 import { TEST_MODELS_DIR } from '../support/paths.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { soakOwnService, type OwnServiceSoakResult } from '../../bench/lib/soak.js';
-import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { TEST_MODELS_DIR, TEST_OUTPUT_DIR } from '../support/paths.js';
 
 /** The short soak of `npm run soak` (which runs 10 minutes on the base baseline): same mix, same limits. */

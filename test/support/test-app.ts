@@ -5,7 +5,7 @@ import { AppModule } from '../../src/app.module.js';
 import { loadSettings, type Environment, type Settings } from '../../src/config/settings.js';
 import { configureApp, createAdapter } from '../../src/bootstrap/create-app.js';
 import { NestJsonLogger } from '../../src/http/json-logger.js';
-import { baselineModelId } from '../../src/model/baseline/write-baseline-model.js';
+import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { START_MODEL_WORKER, type StartModelWorker } from '../../src/model/model-workers.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
 import { startSourceWorker } from './model-workers.js';

@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { AutoModelForSequenceClassification, AutoTokenizer, env } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
-import { BASELINE_PRESETS, distilBertParameterCount } from '../../src/model/baseline/baseline-presets.js';
-import { loadBertUncasedVocabulary } from '../../src/model/baseline/bert-vocabulary.js';
+import { BASELINE_PRESETS, distilBertParameterCount } from '../../src/baseline-model/baseline-presets.js';
+import { loadBertUncasedVocabulary } from '../../src/baseline-model/bert-vocabulary.js';
 import {
   quantizeAsymmetricUint8,
   quantizeSymmetricInt8,
   roundHalfToEven,
-} from '../../src/model/baseline/linear-quantization.js';
-import { decodeOnnxModel, OnnxDataType, type OnnxGraph } from '../../src/model/baseline/onnx-proto.js';
-import { baselineModelId, writeBaselineModel } from '../../src/model/baseline/write-baseline-model.js';
+} from '../../src/baseline-model/linear-quantization.js';
+import { decodeOnnxModel, OnnxDataType, type OnnxGraph } from '../../src/baseline-model/onnx-proto.js';
+import { baselineModelId, writeBaselineModel } from '../../src/baseline-model/write-baseline-model.js';
 
 /** Parameter count of distilbert-base-uncased-finetuned-sst-2-english. */
 const DISTILBERT_SST2_PARAMETERS = 66_955_010;

@@ -1,0 +1,227 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { Worker } from 'node:worker_threads';
+import { SETTINGS } from '../config/config.module.js';
+import type { Settings } from '../config/settings.js';
+import { UnavailableError } from '../common/unavailable-error.js';
+import { usableCpuCount } from './cpu-budget.js';
+import type { Prediction } from './label-scores.js';
+import type { ModelInfo, TimedCall } from './model-runtime.js';
+import type {
+  FromTokenizer,
+  ModelWorkerData,
+  ToMain,
+  ToTokenizer,
+  ToWorker,
+  TokenizerWorkerData,
+} from './model-worker-protocol.js';
+import { START_MODEL_WORKER, type StartModelWorker } from './model-workers.js';
+import { packSequences, unpackSequences } from './token-sequences.js';
+import { WorkerCalls } from './worker-calls.js';
+
+/** Why the model worker stopped, as far as the model's state is concerned. */
+export type WorkerLoss =
+  /** It never loaded a model: the load failed. */
+  | 'load-failed'
+  /** It had loaded one and is started again after a delay. */
+  | 'restarting'
+  /** MODEL_MAX_RESTARTS restarts in a row did not bring it back: no more are tried. */
+  | 'beyond-repair';
+
+/** What the worker client tells the model's state (SentimentModel) as workers come and go. */
+export interface ModelWorkerEvents {
+  /** A model (re)loaded and its tokenizer is ready, with the calls it timed at load. */
+  ready(info: ModelInfo, calibration: TimedCall[]): void;
+  stopped(error: Error, loss: WorkerLoss): void;
+}
+
+/** Longest wait at shutdown for model calls still running before the worker is terminated anyway. */
+const SHUTDOWN_CALLS_WAIT_MS = 10_000;
+
+/**
+ * The model's two worker threads, ONNX session and tokenizer: starts them through the
+ * START_MODEL_WORKER seam, matches their replies to calls, restarts a lost model worker with
+ * backoff, and lets running calls finish at shutdown.
+ */
+@Injectable()
+export class ModelWorkerClient implements OnApplicationShutdown {
+  private readonly logger = new Logger(ModelWorkerClient.name);
+  private events?: ModelWorkerEvents;
+  private worker?: Worker;
+  private tokenizer?: Worker;
+  private readonly calls = new WorkerCalls();
+  private readonly tokenizations = new WorkerCalls();
+  private stopping = false;
+  /** Whether a model was ever ready: from then on a lost worker is restarted, not a load failure. */
+  private everReady = false;
+  /** Worker restarts since the last model call that succeeded. */
+  private restartsInARow = 0;
+  private restartCount = 0;
+
+  constructor(
+    @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(START_MODEL_WORKER) private readonly startWorker: StartModelWorker,
+  ) {}
+
+  /** Model worker restarts since the process started (crashed, wedged or failed to reload). */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** Starts the model worker (once; SentimentModel.load calls it) and reports to `events` from then on. */
+  start(events: ModelWorkerEvents): void {
+    this.events = events;
+    this.startModelWorker();
+  }
+
+  /** Token ids of each text, from the tokenizer worker; only once `ready` was reported. */
+  async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
+    if (texts.length === 0) return [];
+    const packed = await this.tokenizations.call<{ ids: Int32Array; lengths: Int32Array }>(
+      this.tokenizer!,
+      (id): ToTokenizer => ({ type: 'tokenize', id, texts: [...texts] }),
+    );
+    return unpackSequences(packed);
+  }
+
+  /**
+   * One model call; only once `ready` was reported. A call not answered within `timeoutMs` means a
+   * wedged worker: the watchdog fails its calls and restarts it.
+   */
+  async classify(sequences: readonly Int32Array[], timeoutMs?: number): Promise<Prediction[]> {
+    if (this.stopping) throw new UnavailableError('The service is shutting down.', 1, 'model-not-ready');
+    const { ids, lengths } = packSequences(sequences);
+    const worker = this.worker!;
+    const watchdog =
+      timeoutMs === undefined ? undefined : setTimeout(() => this.onCallOverdue(worker, timeoutMs), timeoutMs);
+    try {
+      const predictions = await this.calls.call<Prediction[]>(
+        worker,
+        (id): ToWorker => ({ type: 'classify', id, ids, lengths }),
+        [ids.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer],
+      );
+      this.restartsInARow = 0;
+      return predictions;
+    } finally {
+      clearTimeout(watchdog);
+    }
+  }
+
+  /**
+   * Terminating the worker during an ONNX Runtime run aborts the whole process (an uncaught native
+   * Napi::Error), so calls still running finish first: after the HTTP server has closed, some can
+   * remain for clients that hung up. No new call starts.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.calls.idle(SHUTDOWN_CALLS_WAIT_MS);
+    await Promise.all([this.worker?.terminate(), this.tokenizer?.terminate()]);
+  }
+
+  private startModelWorker(): void {
+    const options: ModelWorkerData = {
+      modelId: this.settings.modelId,
+      modelDir: this.settings.modelDir,
+      modelDtype: this.settings.modelDtype,
+      allowRemoteModels: this.settings.allowRemoteModels,
+      modelFallback: this.settings.modelFallback,
+      baselinePreset: this.settings.baselinePreset,
+      threads: this.settings.onnxThreads || usableCpuCount(),
+    };
+    const worker = this.startWorker('model-worker', options);
+    // The worker must never keep the process alive on its own; shutdown terminates it.
+    worker.unref();
+    this.worker = worker;
+    worker.on('message', (message: ToMain) => this.onMessage(worker, message));
+    worker.on('error', (error) => this.onWorkerGone(worker, error));
+    worker.on('exit', (code) => this.onWorkerGone(worker, new Error(`model worker exited with code ${code}`)));
+  }
+
+  private onMessage(worker: Worker, message: ToMain): void {
+    switch (message.type) {
+      case 'log':
+        if (message.level === 'warn') this.logger.warn(message.fields);
+        else this.logger.log(message.fields);
+        return;
+      case 'ready':
+        this.startTokenizer(message.info).then(
+          () => {
+            if (this.worker !== worker) return;
+            this.everReady = true;
+            this.events!.ready(message.info, message.calibration);
+          },
+          (error: Error) => this.onWorkerGone(worker, error),
+        );
+        return;
+      case 'failed':
+        // A worker that could not load has nothing left to do.
+        this.logger.error({ msg: 'model failed to load', error: message.message });
+        this.onWorkerGone(worker, new Error(message.message));
+        return;
+      case 'result':
+        this.calls.resolve(message.id, message.predictions);
+        return;
+      case 'error':
+        this.calls.reject(message.id, new Error(message.message));
+        return;
+    }
+  }
+
+  /** Starts the tokenizer worker on the files the model worker resolved; resolves once it is ready. */
+  private startTokenizer(info: ModelInfo): Promise<void> {
+    void this.tokenizer?.terminate();
+    const data: TokenizerWorkerData = { modelDir: this.settings.modelDir, modelId: info.id };
+    const tokenizer = this.startWorker('tokenizer-worker', data);
+    tokenizer.unref();
+    this.tokenizer = tokenizer;
+    return new Promise<void>((ready, failed) => {
+      tokenizer.on('message', (message: FromTokenizer) => {
+        if (message.type === 'ready') ready();
+        else if (message.type === 'failed') failed(new Error(`tokenizer failed to load: ${message.message}`));
+        else if (message.type === 'tokens') this.tokenizations.resolve(message.id, message);
+        else this.tokenizations.reject(message.id, new Error(message.message));
+      });
+      // A tokenizer that dies takes its pending calls with it and is started again.
+      tokenizer.on('exit', (code) => {
+        if (this.tokenizer !== tokenizer || this.stopping) return;
+        const error = new Error(`tokenizer worker exited with code ${code}`);
+        this.tokenizations.failAll(error);
+        failed(error);
+        this.logger.error({ msg: 'tokenizer worker stopped', error: error.message });
+        void this.startTokenizer(info).catch(() => undefined);
+      });
+    });
+  }
+
+  /** A call past its deadline: the worker is wedged (or as good as); replace it like a crashed one. */
+  private onCallOverdue(worker: Worker, timeoutMs: number): void {
+    this.onWorkerGone(worker, new Error(`a model call took longer than ${timeoutMs} ms`));
+  }
+
+  /**
+   * A crashed, wedged or failed-to-(re)load worker fails its pending calls and, once a model was
+   * ever ready, is replaced after a growing delay (MODEL_RESTART_BACKOFF_MS, doubling), so one bad
+   * run does not end the pod; after MODEL_MAX_RESTARTS in a row without a successful call it is
+   * beyond repair. Terminating it is safe here: it is dead, wedged, or never ran a call.
+   */
+  private onWorkerGone(worker: Worker, error: Error): void {
+    if (this.worker !== worker || this.stopping) return;
+    this.worker = undefined;
+    void worker.terminate();
+    this.calls.failAll(error);
+    this.logger.error({ msg: 'model worker stopped', error: error.message });
+    if (!this.everReady) return this.events!.stopped(error, 'load-failed');
+    const { modelMaxRestarts, modelRestartBackoffMs } = this.settings;
+    if (this.restartsInARow >= modelMaxRestarts) {
+      this.logger.error({ msg: 'model worker beyond repair: liveness now fails', restarts: this.restartsInARow });
+      return this.events!.stopped(error, 'beyond-repair');
+    }
+    const delayMs = modelRestartBackoffMs * 2 ** this.restartsInARow;
+    this.restartsInARow++;
+    this.restartCount++;
+    this.logger.warn({ msg: 'restarting the model worker', attempt: this.restartsInARow, delayMs });
+    this.events!.stopped(error, 'restarting');
+    setTimeout(() => {
+      if (!this.stopping) this.startModelWorker();
+    }, delayMs).unref();
+  }
+}
