@@ -38,6 +38,7 @@ export type {
   GetReadinessResponses,
   LabelScore,
   ModelInfo,
+  PredictDetail,
   PredictRequest,
   PredictResponse,
   PredictSentimentData,

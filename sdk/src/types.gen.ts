@@ -19,15 +19,15 @@ export type CacheInfo = {
 };
 
 /**
- * The confidence of one label for one text.
+ * The score of one label for one text.
  */
 export type LabelScore = {
   /**
-   * A label of the model.
+   * A label of the model (from its `id2label`).
    */
   label: string;
   /**
-   * Softmax probability of the label; the scores of one text sum to 1.
+   * The label’s score under the request’s `function_to_apply`: with `softmax` (the default for single-label models) a probability, the scores of a text summing to 1; with `sigmoid` a probability of its own, 0 to 1; with `none` the raw logit, any real number.
    */
   score: number;
 };
@@ -57,11 +57,19 @@ export type ModelInfo = {
    */
   labels: Array<string>;
   /**
+   * The model config’s `problem_type`, when it states one.
+   */
+  problemType?: string;
+  /**
+   * How scores are computed when a request leaves `function_to_apply` at `default`: `sigmoid` for a multi-label model (or one with a single label), `softmax` otherwise.
+   */
+  scoreFunction: 'softmax' | 'sigmoid' | 'none';
+  /**
    * Weight precision.
    */
   dtype: 'fp32' | 'q8';
   /**
-   * Longer inputs are truncated to this many tokens.
+   * Longer texts are cut to this many tokens (or refused with `truncate: false`).
    */
   maxSequenceLength: number;
   /**
@@ -91,13 +99,51 @@ export type ModelInfo = {
 };
 
 /**
- * Texts to classify.
+ * How one text was answered.
+ */
+export type PredictDetail = {
+  /**
+   * The text’s length in tokens, special tokens included, before any cut.
+   */
+  tokens: number;
+  /**
+   * Whether the text was longer than the model’s maximum and cut to fit.
+   */
+  truncated: boolean;
+  /**
+   * Where the answer came from: `hit` the cache, `miss` the model, `bypass` the model with the cache unavailable.
+   */
+  cache: 'hit' | 'miss' | 'bypass';
+};
+
+/**
+ * Texts to classify, and how to answer them.
  */
 export type PredictRequest = {
   /**
-   * Texts to classify, answered in the same order. Each may be empty; longer token sequences are truncated to the model maximum (512 tokens), never rejected. Limits: MAX_BATCH_SIZE items, MAX_TEXT_CHARS characters each.
+   * Texts to classify, answered in the same order. Each may be empty; longer token sequences are cut to the model maximum (512 tokens) unless `truncate` is false. Limits: MAX_BATCH_SIZE items, MAX_TEXT_CHARS characters each.
    */
   text: Array<string>;
+  /**
+   * Answer only the k highest-scoring labels of each text (1 to the number of labels). Default: every label.
+   */
+  top_k?: number;
+  /**
+   * How logits become scores: `softmax` (a text’s scores sum to 1), `sigmoid` (each label scored on its own, 0 to 1), `none` (the raw logits). `default` follows the model’s config: `sigmoid` for a multi-label model (`problem_type: multi_label_classification`), `softmax` otherwise (see `scoreFunction` in `GET /v1/model`).
+   */
+  function_to_apply?: 'default' | 'softmax' | 'sigmoid' | 'none';
+  /**
+   * Whether a text longer than the model’s maximum (`maxSequenceLength` tokens) is cut to fit (`true`) or refused with 422 naming the text, its token count and the limit (`false`).
+   */
+  truncate?: boolean;
+  /**
+   * Which end of a too-long text is cut: `right` keeps its beginning, `left` keeps its end (where a review often gives its verdict).
+   */
+  truncation_direction?: 'right' | 'left';
+  /**
+   * Also answer `details`: per text its token count, whether it was cut, and where its answer came from.
+   */
+  details?: boolean;
 };
 
 /**
@@ -109,9 +155,13 @@ export type PredictResponse = {
    */
   model: string;
   /**
-   * `predictions[i]` answers `text[i]`: every label of the model, sorted by score, highest first.
+   * `predictions[i]` answers `text[i]`: the labels of the model (all, or the `top_k` highest), sorted by score, highest first.
    */
   predictions: Array<Array<LabelScore>>;
+  /**
+   * Only with `details: true`: `details[i]` describes how `text[i]` was answered.
+   */
+  details?: Array<PredictDetail>;
 };
 
 /**

@@ -1,12 +1,16 @@
-import type { Prediction } from '../model/label-scores.js';
+import type { ModelOutput } from '../model/label-scores.js';
+import type { TruncationSide } from '../model/token-sequences.js';
 import type { PredictionKeys } from './cache-keys.js';
 import type { CacheStats } from './cache-stats.js';
 import type { GuardedStore } from './guarded-store.js';
-import { decodeScores, encodeScores } from './prediction-codec.js';
+import { decodeOutput, encodeOutput } from './prediction-codec.js';
 import type { CacheBackend } from './prediction-store.js';
 
 /** The `X-Cache` answer: all texts cached, none, some, or the cache was not usable. */
 export type CacheStatus = 'HIT' | 'MISS' | 'PARTIAL' | 'BYPASS';
+
+/** Where one text's answer came from. */
+export type TextSource = 'hit' | 'miss' | 'bypass';
 
 /** What the cache needs to know about the model that answers. */
 export interface CachedModel {
@@ -14,18 +18,28 @@ export interface CachedModel {
   labels: readonly string[];
 }
 
-/** Computes predictions for texts the cache does not hold, one per text, in order. */
-export type ComputePredictions = (texts: string[]) => Promise<Prediction[]>;
+/** Which entries a request reads and writes. */
+export interface CacheScope {
+  /** From `tenantOf`: entries of its own, which no other tenant reads; undefined = shared. */
+  tenant?: string;
+  /** Texts cut from the left have entries of their own. */
+  truncation?: TruncationSide;
+}
+
+/** Computes the model's output for texts the cache does not hold, one per text, in order. */
+export type ComputeOutputs = (texts: string[]) => Promise<ModelOutput[]>;
 
 export interface CachedAnswer {
-  /** One prediction per requested text, in request order. */
-  predictions: Prediction[];
+  /** One output per requested text, in request order. */
+  outputs: ModelOutput[];
+  /** `sources[i]`: where `outputs[i]` came from. */
+  sources: TextSource[];
   status: CacheStatus;
 }
 
 /**
- * Per-text prediction cache: looks every distinct text up in one call, computes only the
- * misses (each once, however often it repeats), writes them back in one call, and answers in
+ * Per-text cache of the model's outputs: looks every distinct text up in one call, computes only
+ * the misses (each once, however often it repeats), writes them back in one call, and answers in
  * request order. Store trouble never fails a request: it is served from the model (BYPASS).
  */
 export class PredictionCache {
@@ -40,28 +54,31 @@ export class PredictionCache {
     return this.stats.backend;
   }
 
-  /** `tenant` (from `tenantOf`): entries of its own, which no other tenant reads; undefined = shared. */
   async predict(
     texts: readonly string[],
     model: CachedModel,
-    compute: ComputePredictions,
-    tenant?: string,
+    compute: ComputeOutputs,
+    { tenant, truncation }: CacheScope = {},
   ): Promise<CachedAnswer> {
     const distinct = [...new Set(texts)];
-    const keys = distinct.map((text) => this.keys.keyFor(model.fingerprint, text, tenant));
+    const keys = distinct.map((text) => this.keys.keyFor(model.fingerprint, text, tenant, truncation));
     const lookup = await this.store.getMany(keys);
     if (lookup.status !== 'ok') {
       this.stats.count(lookup.status === 'skipped' ? 'bypass' : 'error', distinct.length);
       const computed = await computeChecked(compute, distinct);
       const byText = new Map(distinct.map((text, i) => [text, computed[i]]));
-      return { predictions: texts.map((text) => byText.get(text)!), status: 'BYPASS' };
+      return {
+        outputs: texts.map((text) => byText.get(text)!),
+        sources: texts.map(() => 'bypass'),
+        status: 'BYPASS',
+      };
     }
 
-    const byText = new Map<string, Prediction>();
+    const byText = new Map<string, { output: ModelOutput; source: TextSource }>();
     const missing: number[] = [];
     distinct.forEach((text, i) => {
-      const cached = decodeScores(lookup.value[i], model.labels);
-      if (cached) byText.set(text, cached);
+      const cached = decodeOutput(lookup.value[i], model.labels.length);
+      if (cached) byText.set(text, { output: cached, source: 'hit' });
       else missing.push(i);
     });
     const hits = distinct.length - missing.length;
@@ -73,22 +90,23 @@ export class PredictionCache {
         compute,
         missing.map((i) => distinct[i]),
       );
-      missing.forEach((i, j) => byText.set(distinct[i], computed[j]));
+      missing.forEach((i, j) => byText.set(distinct[i], { output: computed[j], source: 'miss' }));
       // A failed write costs only a future miss; the guarded store has counted it.
       await this.store.setMany(
-        missing.map((i, j) => [keys[i], encodeScores(computed[j], model.labels)] as const),
+        missing.map((i, j) => [keys[i], encodeOutput(computed[j])] as const),
         this.ttlSeconds,
       );
     }
     const status: CacheStatus = missing.length === 0 ? 'HIT' : hits === 0 ? 'MISS' : 'PARTIAL';
-    return { predictions: texts.map((text) => byText.get(text)!), status };
+    const answers = texts.map((text) => byText.get(text)!);
+    return { outputs: answers.map((a) => a.output), sources: answers.map((a) => a.source), status };
   }
 }
 
-async function computeChecked(compute: ComputePredictions, texts: string[]): Promise<Prediction[]> {
-  const predictions = await compute(texts);
-  if (predictions.length !== texts.length) {
-    throw new Error(`expected ${texts.length} predictions for the cache misses, got ${predictions.length}`);
+async function computeChecked(compute: ComputeOutputs, texts: string[]): Promise<ModelOutput[]> {
+  const outputs = await compute(texts);
+  if (outputs.length !== texts.length) {
+    throw new Error(`expected ${texts.length} outputs for the cache misses, got ${outputs.length}`);
   }
-  return predictions;
+  return outputs;
 }

@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import type { UnavailableError } from '../common/unavailable-error.js';
-import type { Prediction } from '../model/label-scores.js';
+import { TooManyTokensError } from '../common/too-many-tokens-error.js';
+import type { ModelOutput } from '../model/label-scores.js';
+import type { TruncationSide } from '../model/token-sequences.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import { systemClock } from './clock.js';
 import { TokenScheduler, type SchedulerListener } from './token-scheduler.js';
@@ -17,7 +19,14 @@ export interface ClassifyOptions {
   scope?: string;
   /** Aborted when the client hangs up. */
   signal?: AbortSignal;
+  /** Which end of a text longer than the model takes is cut (default right). */
+  truncation?: TruncationSide;
+  /** False: such a text is refused (TooManyTokensError) instead of cut. */
+  truncate?: boolean;
 }
+
+/** One row of logits, in the model's label order. */
+type Logits = readonly number[];
 
 /**
  * What request handlers call instead of the model: tokenizes on the tokenizer worker, then
@@ -26,7 +35,7 @@ export interface ClassifyOptions {
  */
 @Injectable()
 export class InferenceService {
-  readonly scheduler: TokenScheduler<Prediction>;
+  readonly scheduler: TokenScheduler<Logits>;
   private readonly listeners: SchedulerListener[] = [];
 
   constructor(
@@ -39,7 +48,7 @@ export class InferenceService {
       onRefuse: (reason) => this.listeners.forEach((listener) => listener.onRefuse?.(reason)),
       onDrop: (reason, texts) => this.listeners.forEach((listener) => listener.onDrop?.(reason, texts)),
     };
-    this.scheduler = new TokenScheduler<Prediction>(
+    this.scheduler = new TokenScheduler<Logits>(
       // The watchdog's deadline: MODEL_CALL_TIMEOUT_MS, or 10 × what the cost model expects of a long call.
       (sequences, expectedSeconds) =>
         this.model.classifySequences(
@@ -78,16 +87,24 @@ export class InferenceService {
     return refusal;
   }
 
-  async classify(texts: readonly string[], options: ClassifyOptions = {}): Promise<Prediction[]> {
+  /** The model's logits and the token count of each text, in order. */
+  async classify(texts: readonly string[], options: ClassifyOptions = {}): Promise<ModelOutput[]> {
     // Before the model is ready, or when nothing could be admitted, fail before tokenizing.
-    this.model.requireInfo();
+    const { maxSequenceLength } = this.model.requireInfo();
     const refusal = this.refuseEarly();
     if (refusal) throw refusal;
-    const sequences = await this.model.tokenize(texts);
-    const prefix = options.scope === undefined ? '' : `${options.scope}\u0000`;
-    return this.scheduler.submit(
+    const truncation = options.truncation ?? 'right';
+    const { sequences, fullLengths } = await this.model.tokenize(texts, truncation);
+    if (options.truncate === false) {
+      const over = fullLengths.flatMap((tokens, index) => (tokens > maxSequenceLength ? [{ index, tokens }] : []));
+      if (over.length > 0) throw new TooManyTokensError(over, maxSequenceLength);
+    }
+    // Identical texts share one computation only within one scope and one truncation side.
+    const prefix = `${options.scope ?? ''}\u0000${truncation}\u0000`;
+    const logits = await this.scheduler.submit(
       texts.map((text, i) => ({ key: prefix + text, tokens: sequences[i] })),
       { flow: options.flow, signal: options.signal },
     );
+    return logits.map((row, i) => ({ logits: row, tokens: fullLengths[i] }));
   }
 }

@@ -10,7 +10,7 @@ import {
 } from '@huggingface/transformers';
 import type { Settings } from '../config/settings.js';
 import { baselineModelId, writeBaselineModel } from '../baseline-model/write-baseline-model.js';
-import { softmaxPrediction, type Prediction } from './label-scores.js';
+import { defaultScoreFunction, type ScoreFunction } from './label-scores.js';
 import { fingerprintFile, hasLocalModel, modelFolder, onnxFileName } from './model-files.js';
 import { tokenizeTexts, unpackSequences } from './token-sequences.js';
 
@@ -24,6 +24,10 @@ export interface ModelInfo {
   source: ModelSource;
   fingerprint: string;
   labels: string[];
+  /** The config's `problem_type` (`single_label_classification`, `multi_label_classification`), if it says. */
+  problemType?: string;
+  /** How scores are computed unless a request says otherwise: from `problemType` and the label count. */
+  scoreFunction: ScoreFunction;
   dtype: Settings['modelDtype'];
   maxSequenceLength: number;
   backend: 'onnxruntime-node';
@@ -82,7 +86,11 @@ export class ModelRuntime {
     transformersEnv.logLevel = TransformersLogLevel.ERROR;
 
     const { id, source, tokenizer, model } = await resolveAndLoad(options, modelDir, log);
-    const config = model.config as unknown as { id2label: Record<string, string>; max_position_embeddings?: number };
+    const config = model.config as unknown as {
+      id2label: Record<string, string>;
+      max_position_embeddings?: number;
+      problem_type?: string;
+    };
     const labels = Object.keys(config.id2label)
       .sort((a, b) => Number(a) - Number(b))
       .map((key) => config.id2label[key]);
@@ -92,6 +100,8 @@ export class ModelRuntime {
       source,
       fingerprint: await fingerprintFile(resolve(modelFolder(modelDir, id), onnxFileName(options.modelDtype))),
       labels,
+      ...(config.problem_type === undefined ? {} : { problemType: config.problem_type }),
+      scoreFunction: defaultScoreFunction(config.problem_type, labels.length),
       dtype: options.modelDtype,
       maxSequenceLength: Math.min(
         Number(tokenizer.model_max_length) || Infinity,
@@ -124,16 +134,17 @@ export class ModelRuntime {
   }
 
   /** Tokenizes and classifies, as the service does in two steps (tokenizer worker, then this one). */
-  classify(texts: readonly string[]): Promise<Prediction[]> {
-    return this.classifySequences(unpackSequences(tokenizeTexts(this.tokenizer, texts)));
+  classify(texts: readonly string[]): Promise<Float32Array> {
+    return this.classifySequences(unpackSequences(tokenizeTexts(this.tokenizer, texts, this.info.maxSequenceLength)));
   }
 
   /**
    * One model call on token sequences (special tokens included): padded on the right to the
-   * longest, with an attention mask, as the tokenizer's own padding would, so scores match.
+   * longest, with an attention mask, as the tokenizer's own padding would, so logits match. Answers
+   * the logits, one row of `labels.length` per sequence: scores are the caller's choice.
    */
-  async classifySequences(sequences: readonly Int32Array[]): Promise<Prediction[]> {
-    if (sequences.length === 0) return [];
+  async classifySequences(sequences: readonly Int32Array[]): Promise<Float32Array> {
+    if (sequences.length === 0) return new Float32Array();
     const rows = sequences.length;
     const width = Math.max(...sequences.map((sequence) => sequence.length));
     const ids = new BigInt64Array(rows * width).fill(BigInt(this.tokenizer.pad_token_id ?? 0));
@@ -148,11 +159,8 @@ export class ModelRuntime {
       input_ids: new Tensor('int64', ids, [rows, width]),
       attention_mask: new Tensor('int64', mask, [rows, width]),
     })) as { logits: Tensor };
-    const { labels } = this.info;
-    const data = logits.data as Float32Array;
-    return sequences.map((_, row) =>
-      softmaxPrediction(data.subarray(row * labels.length, (row + 1) * labels.length), labels),
-    );
+    // A copy the worker can transfer: the tensor's buffer may be ONNX Runtime's own.
+    return Float32Array.from(logits.data as Float32Array);
   }
 }
 

@@ -4,7 +4,6 @@ import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { UnavailableError } from '../common/unavailable-error.js';
 import { usableCpuCount } from './cpu-budget.js';
-import type { Prediction } from './label-scores.js';
 import type { ModelInfo, TimedCall } from './model-runtime.js';
 import type {
   FromTokenizer,
@@ -15,7 +14,13 @@ import type {
   TokenizerWorkerData,
 } from './model-worker-protocol.js';
 import { START_MODEL_WORKER, type StartModelWorker } from './model-workers.js';
-import { packSequences, unpackSequences } from './token-sequences.js';
+import {
+  packSequences,
+  unpackSequences,
+  type Tokenized,
+  type TokenizedTexts,
+  type TruncationSide,
+} from './token-sequences.js';
 import { WorkerCalls } from './worker-calls.js';
 
 /** Why the model worker stopped, as far as the model's state is concerned. */
@@ -73,34 +78,37 @@ export class ModelWorkerClient implements OnApplicationShutdown {
     this.startModelWorker();
   }
 
-  /** Token ids of each text, from the tokenizer worker; only once `ready` was reported. */
-  async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
-    if (texts.length === 0) return [];
-    const packed = await this.tokenizations.call<{ ids: Int32Array; lengths: Int32Array }>(
-      this.tokenizer!,
-      (id): ToTokenizer => ({ type: 'tokenize', id, texts: [...texts] }),
-    );
-    return unpackSequences(packed);
+  /** Token ids of each text, cut to the model's maximum, from the tokenizer worker; only once `ready` was reported. */
+  async tokenize(texts: readonly string[], truncation: TruncationSide): Promise<TokenizedTexts> {
+    if (texts.length === 0) return { sequences: [], fullLengths: [] };
+    const tokenized = await this.tokenizations.call<Tokenized>(this.tokenizer!, (id): ToTokenizer => ({
+      type: 'tokenize',
+      id,
+      texts: [...texts],
+      truncation,
+    }));
+    return { sequences: unpackSequences(tokenized), fullLengths: Array.from(tokenized.fullLengths) };
   }
 
   /**
    * One model call; only once `ready` was reported. A call not answered within `timeoutMs` means a
    * wedged worker: the watchdog fails its calls and restarts it.
    */
-  async classify(sequences: readonly Int32Array[], timeoutMs?: number): Promise<Prediction[]> {
+  async classify(sequences: readonly Int32Array[], timeoutMs?: number): Promise<number[][]> {
     if (this.stopping) throw new UnavailableError('The service is shutting down.', 1, 'model-not-ready');
     const { ids, lengths } = packSequences(sequences);
     const worker = this.worker!;
     const watchdog =
       timeoutMs === undefined ? undefined : setTimeout(() => this.onCallOverdue(worker, timeoutMs), timeoutMs);
     try {
-      const predictions = await this.calls.call<Prediction[]>(
+      const logits = await this.calls.call<Float32Array>(
         worker,
         (id): ToWorker => ({ type: 'classify', id, ids, lengths }),
         [ids.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer],
       );
       this.restartsInARow = 0;
-      return predictions;
+      const width = logits.length / sequences.length;
+      return sequences.map((_, row) => Array.from(logits.subarray(row * width, (row + 1) * width)));
     } finally {
       clearTimeout(watchdog);
     }
@@ -158,7 +166,7 @@ export class ModelWorkerClient implements OnApplicationShutdown {
         this.onWorkerGone(worker, new Error(message.message));
         return;
       case 'result':
-        this.calls.resolve(message.id, message.predictions);
+        this.calls.resolve(message.id, message.logits);
         return;
       case 'error':
         this.calls.reject(message.id, new Error(message.message));
@@ -169,7 +177,11 @@ export class ModelWorkerClient implements OnApplicationShutdown {
   /** Starts the tokenizer worker on the files the model worker resolved; resolves once it is ready. */
   private startTokenizer(info: ModelInfo): Promise<void> {
     void this.tokenizer?.terminate();
-    const data: TokenizerWorkerData = { modelDir: this.settings.modelDir, modelId: info.id };
+    const data: TokenizerWorkerData = {
+      modelDir: this.settings.modelDir,
+      modelId: info.id,
+      maxSequenceLength: info.maxSequenceLength,
+    };
     const tokenizer = this.startWorker('tokenizer-worker', data);
     tokenizer.unref();
     this.tokenizer = tokenizer;

@@ -1,5 +1,5 @@
-import type { Prediction } from './label-scores.js';
 import type { ModelInfo, ModelRuntimeOptions, TimedCall } from './model-runtime.js';
+import type { TruncationSide } from './token-sequences.js';
 
 /** What the model worker is started with. */
 export type ModelWorkerData = ModelRuntimeOptions;
@@ -18,23 +18,27 @@ export type ToMain =
   | { type: 'log'; level: 'info' | 'warn'; fields: Record<string, unknown> }
   | { type: 'ready'; info: ModelInfo; calibration: TimedCall[] }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; predictions: Prediction[] }
+  /** One row of logits per sequence, `labels.length` wide, end to end. */
+  | { type: 'result'; id: number; logits: Float32Array }
   | { type: 'error'; id: number; message: string };
 
 /** What the tokenizer worker is started with: where the model that loaded keeps its files. */
 export interface TokenizerWorkerData {
   modelDir: string;
   modelId: string;
+  /** The most tokens the model takes; longer texts are cut. */
+  maxSequenceLength: number;
 }
 
 export interface ToTokenizer {
   type: 'tokenize';
   id: number;
   texts: string[];
+  truncation: TruncationSide;
 }
 
 export type FromTokenizer =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
-  | { type: 'tokens'; id: number; ids: Int32Array; lengths: Int32Array }
+  | { type: 'tokens'; id: number; ids: Int32Array; lengths: Int32Array; fullLengths: Int32Array }
   | { type: 'error'; id: number; message: string };

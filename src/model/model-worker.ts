@@ -21,7 +21,8 @@ port.on('message', (message: ToWorker) => {
   runtime
     .then((loaded) => loaded.classifySequences(unpackSequences(message)))
     .then(
-      (predictions) => send({ type: 'result', id: message.id, predictions }),
+      (logits) =>
+        port.postMessage({ type: 'result', id: message.id, logits } satisfies ToMain, [logits.buffer as ArrayBuffer]),
       (error: Error) => send({ type: 'error', id: message.id, message: error.message }),
     );
 });

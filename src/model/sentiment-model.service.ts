@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { UnavailableError } from '../common/unavailable-error.js';
-import type { Prediction } from './label-scores.js';
+import { scorePrediction, type Prediction } from './label-scores.js';
+import type { TokenizedTexts, TruncationSide } from './token-sequences.js';
 import type { ModelInfo, TimedCall } from './model-runtime.js';
 import { ModelWorkerClient, type WorkerLoss } from './model-worker-client.js';
 
@@ -87,30 +88,35 @@ export class SentimentModel {
     return this.loading;
   }
 
-  /** Tokenizes and classifies in one model call (tests and tools; the service goes through the scheduler). */
+  /**
+   * Tokenizes and classifies in one model call, scored as the model's config says (tests and tools;
+   * the service goes through the cache and the scheduler).
+   */
   async classify(texts: readonly string[]): Promise<Prediction[]> {
-    return this.classifySequences(await this.tokenize(texts));
+    const { labels, scoreFunction } = this.requireInfo();
+    const logits = await this.classifySequences((await this.tokenize(texts)).sequences);
+    return logits.map((row) => scorePrediction(row, labels, scoreFunction));
   }
 
-  /** Token ids of each text, special tokens included, truncated to the model's maximum length. */
-  tokenize(texts: readonly string[]): Promise<Int32Array[]> {
+  /** Token ids of each text, special tokens included, cut to the model's maximum length from `truncation`'s side. */
+  tokenize(texts: readonly string[], truncation: TruncationSide = 'right'): Promise<TokenizedTexts> {
     this.requireInfo();
-    return this.workers.tokenize(texts);
+    return this.workers.tokenize(texts, truncation);
   }
 
   /**
-   * One model call on token sequences from `tokenize`: one prediction per sequence, in order. A
-   * call not answered within `timeoutMs` fails, and its worker is replaced.
+   * One model call on token sequences from `tokenize`: one row of logits (in label order) per
+   * sequence, in order. A call not answered within `timeoutMs` fails, and its worker is replaced.
    */
-  async classifySequences(sequences: readonly Int32Array[], timeoutMs?: number): Promise<Prediction[]> {
+  async classifySequences(sequences: readonly Int32Array[], timeoutMs?: number): Promise<number[][]> {
     this.requireInfo();
     if (sequences.length === 0) return [];
     const started = performance.now();
     let failed = true;
     try {
-      const predictions = await this.workers.classify(sequences, timeoutMs);
+      const logits = await this.workers.classify(sequences, timeoutMs);
       failed = false;
-      return predictions;
+      return logits;
     } finally {
       const seconds = (performance.now() - started) / 1000;
       for (const listener of this.callListeners) listener(sequences.length, seconds, failed);

@@ -31,18 +31,60 @@ export function unpackSequences({ ids, lengths }: PackedSequences): Int32Array[]
   return sequences;
 }
 
+/** Which end of a text too long for the model is cut off. */
+export type TruncationSide = 'right' | 'left';
+
+/** Each text's token ids as the model takes them, and each text's whole length in tokens. */
+export interface TokenizedTexts {
+  sequences: Int32Array[];
+  fullLengths: number[];
+}
+
+/** Token sequences cut to the model's maximum, and how long each text was before the cut (packed for a worker message). */
+export interface Tokenized extends PackedSequences {
+  /** Each text's whole length in tokens, special tokens included. */
+  fullLengths: Int32Array;
+}
+
 /**
- * Token ids of each text with the model's special tokens, cut to the model's maximum length
- * from the right: exactly what the tokenizer feeds the model for that text alone.
+ * Token ids of each text with the model's special tokens, cut to `maxLength` tokens. From the
+ * right it is exactly what transformers.js's own `truncation: true` feeds the model: the first
+ * `maxLength` tokens (the closing separator goes with the cut). From the left, the leading special
+ * tokens stay and the text's end (closing separator included) fills the rest.
  */
-export function tokenizeTexts(tokenizer: PreTrainedTokenizer, texts: readonly string[]): PackedSequences {
-  if (texts.length === 0) return packSequences([]);
+export function tokenizeTexts(
+  tokenizer: PreTrainedTokenizer,
+  texts: readonly string[],
+  maxLength: number,
+  side: TruncationSide = 'right',
+): Tokenized {
+  if (texts.length === 0) return { ...packSequences([]), fullLengths: new Int32Array() };
   const { input_ids } = tokenizer([...texts], {
     padding: false,
-    truncation: true,
+    truncation: false,
     return_tensor: false,
   }) as unknown as {
     input_ids: number[][];
   };
-  return packSequences(input_ids);
+  const leading = side === 'left' ? leadingSpecialTokens(tokenizer) : 0;
+  const cut = input_ids.map((ids) => {
+    if (ids.length <= maxLength) return ids;
+    if (side === 'right') return ids.slice(0, maxLength);
+    return [...ids.slice(0, leading), ...ids.slice(ids.length - (maxLength - leading))];
+  });
+  return { ...packSequences(cut), fullLengths: Int32Array.from(input_ids, (ids) => ids.length) };
+}
+
+const leadingCounts = new WeakMap<PreTrainedTokenizer, number>();
+
+/** How many special tokens the tokenizer puts before a text's own (1 for BERT's `[CLS]`). */
+function leadingSpecialTokens(tokenizer: PreTrainedTokenizer): number {
+  let count = leadingCounts.get(tokenizer);
+  if (count === undefined) {
+    const plain = tokenizer.encode('a', { add_special_tokens: false });
+    const full = tokenizer.encode('a', { add_special_tokens: true });
+    count = Math.max(0, full.indexOf(plain[0]));
+    leadingCounts.set(tokenizer, count);
+  }
+  return count;
 }

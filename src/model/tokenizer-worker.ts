@@ -11,7 +11,7 @@ import { tokenizeTexts } from './token-sequences.js';
 
 const port = parentPort!;
 const send = (message: FromTokenizer, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
-const { modelDir, modelId } = workerData as TokenizerWorkerData;
+const { modelDir, modelId, maxSequenceLength } = workerData as TokenizerWorkerData;
 
 transformersEnv.localModelPath = resolve(modelDir);
 transformersEnv.allowLocalModels = true;
@@ -24,12 +24,13 @@ tokenizer.then(
 
 port.on('message', (message: ToTokenizer) => {
   tokenizer
-    .then((loaded) => tokenizeTexts(loaded, message.texts))
+    .then((loaded) => tokenizeTexts(loaded, message.texts, maxSequenceLength, message.truncation))
     .then(
-      ({ ids, lengths }) =>
-        send({ type: 'tokens', id: message.id, ids, lengths }, [
+      ({ ids, lengths, fullLengths }) =>
+        send({ type: 'tokens', id: message.id, ids, lengths, fullLengths }, [
           ids.buffer as ArrayBuffer,
           lengths.buffer as ArrayBuffer,
+          fullLengths.buffer as ArrayBuffer,
         ]),
       (error: Error) => send({ type: 'error', id: message.id, message: error.message }),
     );

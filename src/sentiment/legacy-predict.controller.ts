@@ -37,6 +37,6 @@ export class LegacyPredictController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PredictOutcome> {
-    return this.sentiment.predict(body.text, predictContext(request, reply));
+    return this.sentiment.predict(body, predictContext(request, reply));
   }
 }

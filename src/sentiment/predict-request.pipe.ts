@@ -25,10 +25,12 @@ export class PredictRequestPipe implements PipeTransform<unknown, Promise<Predic
 
   async transform(body: unknown): Promise<PredictRequestDto> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw invalid([{ path: '', message: 'the body must be a JSON object with a "text" array' }]);
+      throw invalidPredictRequest([{ path: '', message: 'the body must be a JSON object with a "text" array' }]);
     }
     if (nestsDeeperThan(body, MAX_NESTING)) {
-      throw invalid([{ path: '', message: `must not nest arrays or objects more than ${MAX_NESTING} levels deep` }]);
+      throw invalidPredictRequest([
+        { path: '', message: `must not nest arrays or objects more than ${MAX_NESTING} levels deep` },
+      ]);
     }
     const dto = plainToInstance(PredictRequestDto, body);
     const shapeErrors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
@@ -41,7 +43,7 @@ export class PredictRequestPipe implements PipeTransform<unknown, Promise<Predic
       );
     errors.push(...unknownFieldErrors(unknown.map((error) => error.property)));
     if (errors.length === 0) errors.push(...this.limitErrors(dto.text));
-    if (errors.length > 0) throw invalid(errors.slice(0, MAX_REPORTED_ERRORS));
+    if (errors.length > 0) throw invalidPredictRequest(errors);
     return dto;
   }
 
@@ -102,12 +104,13 @@ function characterCount(text: string, limit: number): number {
   return text.length <= limit ? text.length : [...text].length;
 }
 
-function invalid(errors: ProblemFieldError[]): ProblemError {
+/** The 422 for a predict request, naming at most the first few bad parts. */
+export function invalidPredictRequest(errors: ProblemFieldError[]): ProblemError {
   return new ProblemError(
     422,
     'validation',
     'Unprocessable Content',
     'The request body is not a valid predict request.',
-    errors,
+    errors.slice(0, MAX_REPORTED_ERRORS),
   );
 }

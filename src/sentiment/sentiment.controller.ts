@@ -41,7 +41,7 @@ export class SentimentController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PredictOutcome> {
     // The cache interceptor turns the outcome's cache status into X-Cache.
-    return this.sentiment.predict(body.text, predictContext(request, reply));
+    return this.sentiment.predict(body, predictContext(request, reply));
   }
 
   @Get('model')

@@ -1,17 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { tenantOf } from '../auth/tenant.js';
-import { PredictionCache, type CacheStatus } from '../cache/prediction-cache.js';
+import { TooManyTokensError } from '../common/too-many-tokens-error.js';
+import { PredictionCache, type CacheStatus, type TextSource } from '../cache/prediction-cache.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
+import type { ProblemError, ProblemFieldError } from '../http/problem.js';
 import { InferenceService } from '../inference/inference.service.js';
-import type { Prediction } from '../model/label-scores.js';
-import { SentimentModel } from '../model/sentiment-model.service.js';
+import { scorePrediction, type ModelOutput, type Prediction } from '../model/label-scores.js';
+import { SentimentModel, type ModelInfo } from '../model/sentiment-model.service.js';
 import type { ModelInfoDto } from './dto/model-info.dto.js';
+import type { PredictRequestDto } from './dto/predict-request.dto.js';
+import type { PredictDetailDto } from './dto/predict-response.dto.js';
+import { invalidPredictRequest } from './predict-request.pipe.js';
 
-/** What the predict route answers (the model's name and one prediction per text), and how the cache served it. */
+/** What the predict route answers, and how the cache served it. */
 export interface PredictOutcome {
   model: string;
   predictions: Prediction[];
+  details?: PredictDetailDto[];
   cacheStatus: CacheStatus;
 }
 
@@ -35,13 +41,24 @@ export class SentimentService {
     @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
 
-  /** Cached texts are answered from the cache; the rest go through the scheduler to the model. */
-  async predict(texts: readonly string[], context: PredictContext = {}): Promise<PredictOutcome> {
+  /**
+   * Cached texts are answered from the cache; the rest go through the scheduler to the model. The
+   * cache and the model deal in logits; the request's options turn them into its answer.
+   */
+  async predict(request: PredictRequestDto, context: PredictContext = {}): Promise<PredictOutcome> {
     const info = this.model.requireInfo();
+    const topK = request.top_k ?? info.labels.length;
+    if (topK > info.labels.length) {
+      throw invalidPredictRequest([
+        { path: 'top_k', message: `must be at most ${info.labels.length}, the model's label count` },
+      ]);
+    }
+    const truncation = request.truncation_direction ?? 'right';
     // Cache entries and coalesced texts are per tenant unless CACHE_SCOPE=shared; model time is
     // shared fairly between API keys whatever the cache scope (between requests without keys).
     const tenant = tenantOf(context.apiKey, this.settings);
-    const { predictions, status } = await this.cache.predict(
+    const texts = request.text;
+    const { outputs, sources, status } = await this.cache.predict(
       texts,
       info,
       (misses) => {
@@ -50,31 +67,77 @@ export class SentimentService {
           this.settings.cacheScope === 'tenant'
             ? tenant
             : tenantOf(context.apiKey, { ...this.settings, cacheScope: 'tenant' });
-        return this.inference.classify(misses, { flow, scope: tenant, signal: context.clientGone?.() });
+        const options = { flow, scope: tenant, signal: context.clientGone?.(), truncation, truncate: request.truncate };
+        return this.inference.classify(misses, options).catch((error: unknown) => {
+          if (!(error instanceof TooManyTokensError)) throw error;
+          const refused = error.texts.map(({ index, tokens }) => ({ text: misses[index], tokens }));
+          throw tooLong(texts, refused, error.limit);
+        });
       },
-      tenant,
+      { tenant, truncation },
     );
-    return { model: info.name, predictions, cacheStatus: status };
+    if (request.truncate === false) {
+      // Cached texts were not tokenized for this request: their stored token counts decide.
+      const over = outputs.flatMap((output, i) => (output.tokens > info.maxSequenceLength ? [i] : []));
+      if (over.length > 0) {
+        throw tooLong(
+          texts,
+          over.map((i) => ({ text: texts[i], tokens: outputs[i].tokens })),
+          info.maxSequenceLength,
+        );
+      }
+    }
+    const scoreFunction =
+      request.function_to_apply === undefined || request.function_to_apply === 'default'
+        ? info.scoreFunction
+        : request.function_to_apply;
+    return {
+      model: info.name,
+      predictions: outputs.map((output) => scorePrediction(output.logits, info.labels, scoreFunction, topK)),
+      ...(request.details === true ? { details: detailsOf(outputs, sources, info) } : {}),
+      cacheStatus: status,
+    };
   }
 
   modelInfo(): ModelInfoDto {
-    const { id, name, source, fingerprint, labels, dtype, maxSequenceLength, backend, threads, loadTimeMs } =
-      this.model.requireInfo();
+    const info = this.model.requireInfo();
     const { maxBatchSize, maxTextChars } = this.settings;
     return {
-      id,
-      name,
-      source,
-      fingerprint,
-      labels,
-      dtype,
-      maxSequenceLength,
+      id: info.id,
+      name: info.name,
+      source: info.source,
+      fingerprint: info.fingerprint,
+      labels: info.labels,
+      ...(info.problemType === undefined ? {} : { problemType: info.problemType }),
+      scoreFunction: info.scoreFunction,
+      dtype: info.dtype,
+      maxSequenceLength: info.maxSequenceLength,
       maxBatchSize,
       maxTextChars,
-      backend,
-      threads,
-      loadTimeMs,
+      backend: info.backend,
+      threads: info.threads,
+      loadTimeMs: info.loadTimeMs,
       cache: { backend: this.cache.backend, ttlSeconds: this.cache.ttlSeconds },
     };
   }
+}
+
+function detailsOf(outputs: ModelOutput[], sources: TextSource[], info: ModelInfo): PredictDetailDto[] {
+  return outputs.map((output, i) => ({
+    tokens: output.tokens,
+    truncated: output.tokens > info.maxSequenceLength,
+    cache: sources[i],
+  }));
+}
+
+/** The 422 for `truncate: false`, naming every position of each text too long (never the text). */
+function tooLong(texts: readonly string[], refused: { text: string; tokens: number }[], limit: number): ProblemError {
+  const tokensByText = new Map(refused.map(({ text, tokens }) => [text, tokens]));
+  const errors: ProblemFieldError[] = texts.flatMap((text, i) => {
+    const tokens = tokensByText.get(text);
+    return tokens === undefined
+      ? []
+      : [{ path: `text[${i}]`, message: `has ${tokens} tokens, more than the model's ${limit} (truncate is false)` }];
+  });
+  return invalidPredictRequest(errors);
 }

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { PredictionKeys } from '../../src/cache/cache-keys.js';
 
 const FINGERPRINT = '0123456789abcdef';
-const KEY = /^sentiment:v1:0123456789abcdef:[0-9a-f]{64}$/;
+const KEY = /^sentiment:v2:0123456789abcdef:[0-9a-f]{64}$/;
 
 describe('PredictionKeys', () => {
   it('keys a text by the model fingerprint and the SHA-256 of its UTF-8 bytes', () => {

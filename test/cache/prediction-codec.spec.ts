@@ -1,45 +1,45 @@
-import { decodeScores, encodeScores } from '../../src/cache/prediction-codec.js';
-import { softmaxPrediction } from '../../src/model/label-scores.js';
+import { decodeOutput, encodeOutput } from '../../src/cache/prediction-codec.js';
+import { scorePrediction } from '../../src/model/label-scores.js';
 
 const LABELS = ['NEGATIVE', 'POSITIVE'];
 
-describe('prediction values', () => {
-  it('stores the scores in label order and decodes exactly the prediction the model made', () => {
+describe('stored model outputs', () => {
+  it('round-trip through JSON exactly, so a cached answer scores like the model’s own', () => {
     for (const logits of [
       [-2.5, 3.1],
       [4, -1],
       [0.3, 0.3],
       [-700, 700],
+      // float32 values as the worker sends them
+      Array.from(Float32Array.of(1.2345678, -0.1)),
     ]) {
-      const prediction = softmaxPrediction(logits, LABELS);
-      const stored = encodeScores(prediction, LABELS);
-      expect(stored).toEqual(LABELS.map((label) => prediction.find((p) => p.label === label)!.score));
-      expect(decodeScores(JSON.parse(JSON.stringify(stored)), LABELS)).toEqual(prediction);
+      const output = { logits, tokens: 7 };
+      const decoded = decodeOutput(JSON.parse(JSON.stringify(encodeOutput(output))), LABELS.length);
+      expect(decoded).toEqual(output);
+      for (const fn of ['softmax', 'sigmoid', 'none'] as const) {
+        expect(scorePrediction(decoded!.logits, LABELS, fn)).toEqual(scorePrediction(logits, LABELS, fn));
+      }
     }
   });
 
-  it('keeps three-label predictions in the model order too', () => {
-    const labels = ['negative', 'neutral', 'positive'];
-    const prediction = softmaxPrediction([0.1, 2, -1], labels);
-    expect(decodeScores(encodeScores(prediction, labels), labels)).toEqual(prediction);
+  it('keeps three-label logits in the model order too', () => {
+    const output = { logits: [0.1, 2, -1], tokens: 600 };
+    expect(decodeOutput(encodeOutput(output), 3)).toEqual(output);
   });
 
   it.each([
     ['not JSON at all', 'garbage{'],
     ['a number', 0.5],
     ['null', null],
-    ['an object', { NEGATIVE: 0.1, POSITIVE: 0.9 }],
-    ['too few scores', [1]],
-    ['too many scores', [0.2, 0.3, 0.5]],
-    ['a string score', ['0.1', 0.9]],
-    ['a negative score', [-0.1, 1.1]],
-    ['scores not summing to 1', [0.5, 0.6]],
-    ['NaN', [NaN, 1]],
+    ['the v1 format (scores in label order)', [0.1, 0.9]],
+    ['too few logits', { logits: [1], tokens: 3 }],
+    ['too many logits', { logits: [0.2, 0.3, 0.5], tokens: 3 }],
+    ['a string logit', { logits: ['0.1', 0.9], tokens: 3 }],
+    ['NaN', { logits: [NaN, 1], tokens: 3 }],
+    ['no token count', { logits: [0.1, 0.9] }],
+    ['a fractional token count', { logits: [0.1, 0.9], tokens: 2.5 }],
+    ['a negative token count', { logits: [0.1, 0.9], tokens: -1 }],
   ])('treats %s as no value', (_case, value) => {
-    expect(decodeScores(value, LABELS)).toBeUndefined();
-  });
-
-  it('refuses to encode a prediction that lacks one of the labels', () => {
-    expect(() => encodeScores([{ label: 'POSITIVE', score: 1 }], LABELS)).toThrow(/NEGATIVE/);
+    expect(decodeOutput(value, LABELS.length)).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { PredictionKeys } from '../../src/cache/cache-keys.js';
 import { CacheStats } from '../../src/cache/cache-stats.js';
 import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
+import { scorePrediction, type ModelOutput } from '../../src/model/label-scores.js';
 import { TEST_MODELS_DIR, TEST_OUTPUT_DIR } from '../support/paths.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -86,12 +87,14 @@ describe('prediction cache in Redis (real redis-server)', () => {
     expect((await predict(t, [c, d, a])).cache).toBe('HIT');
   });
 
-  it('stores compact scores in label order that round-trip exactly', async () => {
+  it('stores the logits in label order and the token count, which answer exactly as the model did', async () => {
     const [text] = freshTexts(1);
     const answer = (await predict(t, [text])).body.predictions[0] as { label: string; score: number }[];
-    const stored = JSON.parse((await inspector.get(keys.keyFor(fingerprint, text)))!) as number[];
-    const labels = t.model.requireInfo().labels;
-    expect(stored).toEqual(labels.map((label) => answer.find((p) => p.label === label)!.score));
+    const stored = JSON.parse((await inspector.get(keys.keyFor(fingerprint, text)))!) as ModelOutput;
+    const { labels, scoreFunction } = t.model.requireInfo();
+    expect(Object.keys(stored).sort()).toEqual(['logits', 'tokens']);
+    expect(stored.tokens).toBe((await t.model.tokenize([text])).fullLengths[0]);
+    expect(scorePrediction(stored.logits, labels, scoreFunction)).toEqual(answer);
   });
 
   it('never writes a raw text into Redis keys or values', async () => {
@@ -101,7 +104,7 @@ describe('prediction cache in Redis (real redis-server)', () => {
     let seen = 0;
     for await (const key of inspector.scanIterator({ MATCH: 'sentiment:*', COUNT: 100 })) {
       seen += 1;
-      expect(key).toMatch(/^sentiment:v1:[0-9a-f]{16}:[0-9a-f]{64}$/);
+      expect(key).toMatch(/^sentiment:v2:[0-9a-f]{16}:[0-9a-f]{64}$/);
       const value = (await inspector.get(key)) ?? '';
       for (const fragment of [canary, 'love', '我喜欢']) {
         expect(key).not.toContain(fragment);

@@ -55,9 +55,14 @@ describe('response validation against openapi.yaml', () => {
     ['an undocumented field', (r) => ((r.body as Record<string, unknown>).debug = true), /additional properties/],
     ['a missing field', (r) => delete (r.body as Record<string, unknown>).model, /must have required property 'model'/],
     [
-      'a score above 1',
-      (r) => ((r.body as { predictions: { score: number }[][] }).predictions[0][0].score = 1.5),
-      /must be <= 1/,
+      'a score that is not a number',
+      (r) => ((r.body as { predictions: { score: unknown }[][] }).predictions[0][0].score = '0.5'),
+      /must be number/,
+    ],
+    [
+      'details that are not an array',
+      (r) => ((r.body as Record<string, unknown>).details = { tokens: 3 }),
+      /must be array/,
     ],
     ['an undocumented status', (r) => (r.status = 500), /status 500 is not documented for predictSentiment/],
     ['another content type', (r) => (r.headers['content-type'] = 'text/plain'), /content type text\/plain/],

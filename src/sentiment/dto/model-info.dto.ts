@@ -1,4 +1,4 @@
-import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 
 @ApiSchema({ name: 'CacheInfo', description: 'Where predictions are cached and for how long.' })
 export class CacheInfoDto {
@@ -42,10 +42,29 @@ export class ModelInfoDto {
   @ApiProperty({ description: 'Labels of the model, in logit order.', example: ['NEGATIVE', 'POSITIVE'] })
   labels!: string[];
 
+  @ApiPropertyOptional({
+    description: 'The model config’s `problem_type`, when it states one.',
+    example: 'single_label_classification',
+  })
+  problemType?: string;
+
+  @ApiProperty({
+    description:
+      'How scores are computed when a request leaves `function_to_apply` at `default`: `sigmoid` for a multi-label ' +
+      'model (or one with a single label), `softmax` otherwise.',
+    enum: ['softmax', 'sigmoid', 'none'],
+    example: 'softmax',
+  })
+  scoreFunction!: string;
+
   @ApiProperty({ description: 'Weight precision.', enum: ['fp32', 'q8'] })
   dtype!: string;
 
-  @ApiProperty({ type: 'integer', description: 'Longer inputs are truncated to this many tokens.', example: 512 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Longer texts are cut to this many tokens (or refused with `truncate: false`).',
+    example: 512,
+  })
   maxSequenceLength!: number;
 
   @ApiProperty({ type: 'integer', description: 'Most texts accepted in one request (MAX_BATCH_SIZE).', example: 1000 })

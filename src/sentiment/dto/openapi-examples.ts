@@ -30,6 +30,8 @@ export const MODEL_INFO_EXAMPLE: ModelInfoDto = {
   source: 'local',
   fingerprint: '4dfcda688fa490f5',
   labels: ['NEGATIVE', 'POSITIVE'],
+  problemType: 'single_label_classification',
+  scoreFunction: 'softmax',
   dtype: 'fp32',
   maxSequenceLength: 512,
   maxBatchSize: 1000,
