@@ -87,13 +87,8 @@ export class SentimentModel {
     return this.loading;
   }
 
-  /** Tokenizes and classifies in one model call (tests and tools; the service goes through the scheduler). */
-  async classify(texts: readonly string[]): Promise<Prediction[]> {
-    return this.classifySequences(await this.tokenize(texts));
-  }
-
   /** Token ids of each text, special tokens included, truncated to the model's maximum length. */
-  tokenize(texts: readonly string[]): Promise<Int32Array[]> {
+  async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
     this.requireInfo();
     return this.workers.tokenize(texts);
   }
