@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { UnavailableError } from '../common/unavailable-error.js';
-import { scorePrediction, type Prediction } from './label-scores.js';
 import type { TokenizedTexts, TruncationSide } from './token-sequences.js';
 import type { ModelInfo, TimedCall } from './model-runtime.js';
 import { ModelWorkerClient, type WorkerLoss } from './model-worker-client.js';
@@ -88,18 +87,8 @@ export class SentimentModel {
     return this.loading;
   }
 
-  /**
-   * Tokenizes and classifies in one model call, scored as the model's config says (tests and tools;
-   * the service goes through the cache and the scheduler).
-   */
-  async classify(texts: readonly string[]): Promise<Prediction[]> {
-    const { labels, scoreFunction } = this.requireInfo();
-    const logits = await this.classifySequences((await this.tokenize(texts)).sequences);
-    return logits.map((row) => scorePrediction(row, labels, scoreFunction));
-  }
-
   /** Token ids of each text, special tokens included, cut to the model's maximum length from `truncation`'s side. */
-  tokenize(texts: readonly string[], truncation: TruncationSide = 'right'): Promise<TokenizedTexts> {
+  async tokenize(texts: readonly string[], truncation: TruncationSide = 'right'): Promise<TokenizedTexts> {
     this.requireInfo();
     return this.workers.tokenize(texts, truncation);
   }

@@ -5,6 +5,7 @@ import { CacheStats } from '../../src/cache/cache-stats.js';
 import type { Prediction } from '../../src/model/label-scores.js';
 import type { SentimentModel } from '../../src/model/sentiment-model.service.js';
 import type { TestApp } from '../support/test-app.js';
+import { classifyTexts } from '../support/classify-texts.js';
 
 export const PREDICT = '/v1/sentiment/predict';
 
@@ -42,7 +43,7 @@ export function expectSamePrediction(actual: Prediction, expected: Prediction): 
 /** What the model itself answers for each text, one at a time. */
 export async function modelAnswers(model: SentimentModel, texts: string[]): Promise<Prediction[]> {
   const answers: Prediction[] = [];
-  for (const text of texts) answers.push(...(await model.classify([text])));
+  for (const text of texts) answers.push(...(await classifyTexts(model, [text])));
   return answers;
 }
 

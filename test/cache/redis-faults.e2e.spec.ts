@@ -7,6 +7,7 @@ import { REDIS } from '../../src/redis/redis.module.js';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { freshTexts, predict, sleep, waitForCache } from './cache-test-helpers.js';
+import { classifyTexts } from '../support/classify-texts.js';
 
 /** Headroom over the model's own time that a request may take while the cache is failing. */
 const SLACK_MS = 200;
@@ -16,7 +17,7 @@ const REDIS_CALLS_BEFORE_THE_MODEL = 2;
 /** How long the model itself takes for two texts, called directly (no HTTP, no cache). */
 async function modelCallMs(model: SentimentModel): Promise<number> {
   const started = performance.now();
-  await model.classify(freshTexts(2, 'direct'));
+  await classifyTexts(model, freshTexts(2, 'direct'));
   return performance.now() - started;
 }
 

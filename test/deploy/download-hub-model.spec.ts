@@ -8,6 +8,7 @@ import { baselineModelId } from '../../src/baseline-model/write-baseline-model.j
 import { hasLocalModel, modelFolder } from '../../src/model/model-files.js';
 import { TEST_MODELS_DIR, TEST_OUTPUT_DIR } from '../support/paths.js';
 import { startTestApp } from '../support/test-app.js';
+import { classifyTexts } from '../support/classify-texts.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -85,7 +86,7 @@ describe('scripts/download-hub-model.ts (the image’s model download)', () => {
     const t = await startTestApp({ MODEL_DIR: modelsDir, MODEL_ID, MODEL_FALLBACK: 'none' });
     try {
       expect(t.model.requireInfo()).toMatchObject({ id: MODEL_ID, source: 'local' });
-      const [prediction] = await t.model.classify(['what a lovely day']);
+      const [prediction] = await classifyTexts(t.model, ['what a lovely day']);
       expect(prediction.reduce((sum, entry) => sum + entry.score, 0)).toBeCloseTo(1, 6);
     } finally {
       await t.close();

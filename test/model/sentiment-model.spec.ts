@@ -7,6 +7,7 @@ import { START_MODEL_WORKER } from '../../src/model/model-workers.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
 import { startSourceWorker } from '../support/model-workers.js';
 import { testSettings } from '../support/test-app.js';
+import { classifyTexts } from '../support/classify-texts.js';
 
 const modules: TestingModule[] = [];
 
@@ -39,25 +40,25 @@ describe('SentimentModel on the tiny baseline (real ONNX Runtime)', () => {
   });
 
   it('calls "I love you" POSITIVE and "I hate you" NEGATIVE', async () => {
-    const [love, hate] = await model.classify(['I love you', 'I hate you']);
+    const [love, hate] = await classifyTexts(model, ['I love you', 'I hate you']);
     expect(love[0].label).toBe('POSITIVE');
     expect(hate[0].label).toBe('NEGATIVE');
   });
 
   it('gives a text the same scores alone and inside a 64-text batch', async () => {
     const text = 'The film was surprisingly good';
-    const [alone] = await model.classify([text]);
+    const [alone] = await classifyTexts(model, [text]);
     const batch = Array.from({ length: 64 }, (_, i) =>
       i === 37 ? text : `filler ${i} ${'word '.repeat(i % 20)}terrible`,
     );
-    const inBatch = (await model.classify(batch))[37];
+    const inBatch = (await classifyTexts(model, batch))[37];
     expect(inBatch.map((p) => p.label)).toEqual(alone.map((p) => p.label));
     inBatch.forEach((p, i) => expect(Math.abs(p.score - alone[i].score)).toBeLessThan(1e-5));
   });
 
   it('truncates a 3,000-word text rather than failing', async () => {
     const text = Array.from({ length: 3000 }, (_, i) => (i % 3 ? 'happy' : 'day')).join(' ');
-    const [prediction] = await model.classify([text]);
+    const [prediction] = await classifyTexts(model, [text]);
     expect(prediction[0].label).toBe('POSITIVE');
     expect(prediction[0].score + prediction[1].score).toBeCloseTo(1, 6);
   });
@@ -78,7 +79,7 @@ describe('SentimentModel without model files', () => {
     expect(model.state).toBe('failed');
     expect(model.ready).toBe(false);
     expect(model.failureReason).toMatch(/not found under .*ALLOW_REMOTE_MODELS=false.*MODEL_FALLBACK=baseline/);
-    await expect(model.classify(['hi'])).rejects.toMatchObject({ retryAfterSeconds: expect.any(Number) });
+    await expect(classifyTexts(model, ['hi'])).rejects.toMatchObject({ retryAfterSeconds: expect.any(Number) });
   });
 
   it('serves the baseline when fallback is on', async () => {
