@@ -22,13 +22,15 @@ function documentedDefault(definition: SettingDefinition<unknown>): string {
 /** One row per variable, and one for its `_FILE` variable when it has one. */
 function rows(): string[][] {
   return Object.values(SETTING_DEFINITIONS).flatMap((definition: SettingDefinition<unknown>) => [
-    [`\`${definition.variable}\``, documentedDefault(definition), definition.description],
-    ...(definition.file ? [[`\`${definition.file.variable}\``, 'unset', definition.file.description]] : []),
+    [`\`${definition.variable}\``, documentedDefault(definition), definition.parse.accepts, definition.description],
+    ...(definition.file
+      ? [[`\`${definition.file.variable}\``, 'unset', 'a file path', definition.file.description]]
+      : []),
   ]);
 }
 
 function settingsTable(): string {
-  const lines = [['variable', 'default', 'meaning'], ['---', '---', '---'], ...rows()].map(
+  const lines = [['variable', 'default', 'accepts', 'meaning'], ['---', '---', '---', '---'], ...rows()].map(
     (row) => `| ${row.map(cell).join(' | ')} |`,
   );
   return lines.join('\n');

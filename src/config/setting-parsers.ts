@@ -26,7 +26,15 @@ export interface RawValue {
   readonly file?: string;
 }
 
-export type Parser<T> = (raw: RawValue) => T;
+/** Reads one raw value; `accepts` says in words what it takes (a column of the docs table). */
+export interface Parser<T> {
+  (raw: RawValue): T;
+  readonly accepts: string;
+}
+
+function parser<T>(accepts: string, parse: (raw: RawValue) => T): Parser<T> {
+  return Object.assign(parse, { accepts });
+}
 
 /** What a message may show of a value that may be a secret: the file it came from, or nothing. */
 function hidden(raw: RawValue): string {
@@ -34,60 +42,60 @@ function hidden(raw: RawValue): string {
 }
 
 export function integer(min: number, max: number): Parser<number> {
-  return ({ variable, text }) => {
+  return parser(`integer, ${min}–${max}`, ({ variable, text }) => {
     const value = Number(text);
     if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
       throw new InvalidSettingError(variable, `an integer from ${min} to ${max}`, text);
     }
     return value;
-  };
+  });
 }
 
 export function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {
-  return ({ variable, text }) => {
+  return parser(allowed.map((value) => `\`${value}\``).join(', '), ({ variable, text }) => {
     if (!(allowed as readonly string[]).includes(text)) {
       throw new InvalidSettingError(variable, `one of ${allowed.join(', ')}`, text);
     }
     return text as T;
-  };
+  });
 }
 
-export const boolean: Parser<boolean> = ({ variable, text }) => {
+export const boolean = parser('`true` or `false` (`1`/`0`, `yes`/`no`)', ({ variable, text }) => {
   const lower = text.toLowerCase();
   if (['true', '1', 'yes'].includes(lower)) return true;
   if (['false', '0', 'no'].includes(lower)) return false;
   throw new InvalidSettingError(variable, 'true or false', text);
-};
+});
 
 export function text(pattern?: RegExp, expected?: string): Parser<string> {
-  return (raw) => {
+  return parser(expected ?? 'text', (raw) => {
     if (pattern && !pattern.test(raw.text)) {
       throw new InvalidSettingError(raw.variable, expected ?? `like ${pattern}`, raw.text);
     }
     return raw.text;
-  };
+  });
 }
 
 /** A URL of one of `schemes`; never echoed, since it may carry a password. */
 export function url(schemes: readonly string[]): Parser<string> {
   const pattern = new RegExp(`^(${schemes.join('|')})://\\S+$`);
   const expected = `a ${schemes.map((scheme) => `${scheme}://`).join(' or ')} URL`;
-  return (raw) => {
+  return parser(expected, (raw) => {
     if (!pattern.test(raw.text)) throw new InvalidSettingError(raw.variable, expected, hidden(raw));
     return raw.text;
-  };
+  });
 }
 
 /** A secret of at least `minLength` characters, inline or from a file; never echoed. */
 export function secret(minLength: number): Parser<string> {
-  return (raw) => {
+  return parser(`${minLength}+ characters`, (raw) => {
     if (raw.text.length < minLength) {
       const expected =
         raw.file === undefined ? `at least ${minLength} characters` : `a file of at least ${minLength} characters`;
       throw new InvalidSettingError(raw.variable, expected, hidden(raw));
     }
     return raw.text;
-  };
+  });
 }
 
 const API_KEY = /^[\x21-\x2b\x2d-\x7e]{16,512}$/;
@@ -96,7 +104,7 @@ const API_KEY = /^[\x21-\x2b\x2d-\x7e]{16,512}$/;
  * API keys: comma-separated inline, or one per line in a file (e.g. a mounted Kubernetes Secret).
  * Duplicates are dropped; a file must hold at least one key.
  */
-export const keys: Parser<string[]> = (raw) => {
+export const keys = parser('comma-separated keys of 16–512 printable characters, no spaces', (raw) => {
   const list = raw.text
     .split(raw.file === undefined ? ',' : /\r?\n/)
     .map((key) => key.trim())
@@ -112,17 +120,17 @@ export const keys: Parser<string[]> = (raw) => {
     throw new InvalidSettingError(raw.variable, 'a file with at least one key', raw.file);
   }
   return [...new Set(list)];
-};
+});
 
 /** Exactly one key, held to the same rules as API keys. */
-export const key: Parser<string> = (raw) => {
+export const key = parser('one key of 16–512 printable characters, no spaces or commas', (raw) => {
   const [only, ...others] = keys(raw);
   if (only === undefined || others.length > 0) throw new InvalidSettingError(raw.variable, 'one key', hidden(raw));
   return only;
-};
+});
 
 /** Comma-separated browser origins such as `https://app.example.com` (scheme, host, optional port). */
-export const origins: Parser<string[]> = ({ variable, text }) => {
+export const origins = parser('comma-separated origins: scheme, host, optional port', ({ variable, text }) => {
   const list = text
     .split(',')
     .map((origin) => origin.trim())
@@ -132,7 +140,7 @@ export const origins: Parser<string[]> = ({ variable, text }) => {
     throw new InvalidSettingError(variable, 'comma-separated origins like https://app.example.com', invalid);
   }
   return [...new Set(list)];
-};
+});
 
 function isAddressOrCidr(entry: string): boolean {
   const [address, prefix, ...rest] = entry.split('/');
@@ -146,19 +154,22 @@ function isAddressOrCidr(entry: string): boolean {
  * 5.12.1 and later ignore one, because it cannot tell a proxy from a client that connects directly
  * and writes its own `X-Forwarded-For`.
  */
-export const trustedProxies: Parser<boolean | string[]> = ({ variable, text }) => {
-  if (text.toLowerCase() === 'false') return false;
-  if (text.toLowerCase() === 'true') return true;
-  const list = text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-  if (list.length === 0 || !list.every(isAddressOrCidr)) {
-    throw new InvalidSettingError(
-      variable,
-      'true, false or the comma-separated IP addresses or CIDRs of the proxies, e.g. 10.240.0.0/16 (a hop count is not supported)',
-      text,
-    );
-  }
-  return [...new Set(list)];
-};
+export const trustedProxies = parser<boolean | string[]>(
+  '`true`, `false`, or comma-separated IP addresses and CIDRs',
+  ({ variable, text }) => {
+    if (text.toLowerCase() === 'false') return false;
+    if (text.toLowerCase() === 'true') return true;
+    const list = text
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    if (list.length === 0 || !list.every(isAddressOrCidr)) {
+      throw new InvalidSettingError(
+        variable,
+        'true, false or the comma-separated IP addresses or CIDRs of the proxies, e.g. 10.240.0.0/16 (a hop count is not supported)',
+        text,
+      );
+    }
+    return [...new Set(list)];
+  },
+);

@@ -136,13 +136,13 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     parse: oneOf(['production', 'development', 'test']),
     default: 'development',
     description:
-      '`production`, `development` or `test`; `production` turns the baseline fallback off and refuses to start open ([Security](SECURITY.md#production-defaults))',
+      '`production` turns the baseline fallback off and refuses to start open ([Security](SECURITY.md#production-defaults))',
   },
   logLevel: {
     variable: 'LOG_LEVEL',
     parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
-    description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`',
+    description: 'the least severe level logged (`silent`: nothing)',
   },
   modelId: {
     variable: 'MODEL_ID',
@@ -160,7 +160,7 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     variable: 'MODEL_DTYPE',
     parse: oneOf(['fp32', 'q8']),
     default: 'fp32',
-    description: '`fp32` (`onnx/model.onnx`) or `q8` (`onnx/model_quantized.onnx`)',
+    description: 'the ONNX file served: `fp32` `onnx/model.onnx`, `q8` `onnx/model_quantized.onnx` (int8-quantized)',
   },
   allowRemoteModels: {
     variable: 'ALLOW_REMOTE_MODELS',
@@ -180,7 +180,8 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     variable: 'BASELINE_PRESET',
     parse: oneOf(['tiny', 'base']),
     default: 'base',
-    description: 'baseline size for the fallback: `base` (DistilBERT-base compute) or `tiny`',
+    description:
+      'baseline size for the fallback: `base` (DistilBERT-base compute) or `tiny` (loads in a fraction of a second)',
   },
   onnxThreads: {
     variable: 'ONNX_THREADS',
@@ -212,7 +213,7 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     parse: integer(512, 1_000_000),
     default: 1024,
     description:
-      'most padded tokens (texts × longest sequence, at least 512) in one model call ([Batching](API.md#batching-and-overload))',
+      'most padded tokens (texts × longest sequence) in one model call; at least 512, DistilBERT’s longest sequence ([Batching](API.md#batching-and-overload))',
   },
   batchMaxTexts: {
     variable: 'BATCH_MAX_TEXTS',
@@ -311,7 +312,7 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     default: undefined,
     documentedDefault: 'unset: SHA-256 keys',
     description:
-      '16+ characters: key texts by HMAC-SHA256, so whoever reads Redis cannot confirm a guessed text; required in production with `REDIS_URL`',
+      'key texts by HMAC-SHA256, so whoever reads Redis cannot confirm a guessed text; required in production with `REDIS_URL`',
     file: {
       variable: 'CACHE_KEY_SECRET_FILE',
       description:
@@ -330,8 +331,7 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     parse: keys,
     default: [],
     documentedDefault: 'unset: `/v1` open',
-    description:
-      'comma-separated API keys (16–512 printable characters, no spaces or commas); when set, every `/v1` route needs one ([Security](SECURITY.md#api-keys))',
+    description: 'the API keys; when set, every `/v1` route needs one ([Security](SECURITY.md#api-keys))',
     file: {
       variable: 'API_KEYS_FILE',
       description: 'instead of `API_KEYS`: a file with one key per line, e.g. a mounted Kubernetes Secret',
@@ -360,8 +360,7 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     parse: origins,
     default: [],
     documentedDefault: 'unset: CORS off',
-    description:
-      'comma-separated browser origins allowed to call the API (scheme, host, optional port), e.g. `https://app.example.com`',
+    description: 'browser origins allowed to call the API, e.g. `https://app.example.com`',
   },
   rateLimitEnabled: {
     variable: 'RATE_LIMIT_ENABLED',
@@ -382,7 +381,7 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     parse: trustedProxies,
     default: false,
     description:
-      'whose `X-Forwarded-For` sets the client IP: `false`, `true`, or your proxies’ IPs/CIDRs; no hop count ([Security](SECURITY.md#behind-a-proxy))',
+      'whose `X-Forwarded-For` sets the client IP: nobody, anybody, or your proxies; no hop count ([Security](SECURITY.md#behind-a-proxy))',
   },
   authFailuresPerMinute: {
     variable: 'AUTH_FAILURES_PER_MINUTE',
