@@ -1,9 +1,27 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import {
+  boolean,
+  integer,
+  InvalidSettingError,
+  key,
+  keys,
+  oneOf,
+  origins,
+  secret,
+  text,
+  trustedProxies,
+  url,
+  type Parser,
+  type RawValue,
+} from './setting-parsers.js';
+
+export { InvalidSettingError } from './setting-parsers.js';
 
 /**
- * Every setting of the service, read once from the environment and validated.
- * This is the only place that reads `process.env`.
+ * Every setting of the service, read once from the environment and validated. This is the only
+ * place that reads `process.env`. Each variable is declared once in {@link SETTING_DEFINITIONS}
+ * (parser, default, description); docs/CONFIGURATION.md's table is generated from it
+ * (`npm run docs:settings`).
  */
 
 export type ModelDtype = 'fp32' | 'q8';
@@ -13,6 +31,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export type NodeEnv = 'production' | 'development' | 'test';
 export type CacheScope = 'tenant' | 'shared';
 
+/** The validated settings; each field is described by its entry in {@link SETTING_DEFINITIONS}. */
 export interface Settings {
   readonly nodeEnv: NodeEnv;
   readonly host: string;
@@ -24,279 +43,447 @@ export interface Settings {
   readonly allowRemoteModels: boolean;
   readonly modelFallback: ModelFallback;
   readonly baselinePreset: BaselinePreset;
-  /** ONNX Runtime intra-op threads; 0 follows the CPUs this process may use. */
   readonly onnxThreads: number;
   readonly maxBatchSize: number;
   readonly maxTextChars: number;
   readonly maxBodyBytes: number;
-  /** After SIGTERM/SIGINT: how long readiness reports 503 while requests are still served, before closing. */
   readonly shutdownDrainMs: number;
-  /** After the drain: how long requests in flight may still take before their connections are closed. */
   readonly shutdownInFlightMs: number;
-  /** Redis for the prediction cache and the rate limits; unset → both in this process's memory. */
   readonly redisUrl?: string;
   readonly cacheTtlSeconds: number;
-  /** Entries the in-memory cache keeps (least recently used go first); unused with Redis. */
   readonly cacheMaxEntries: number;
-  /** Longest wait for any one Redis call (cache or rate limit) before the request goes on without it. */
   readonly cacheTimeoutMs: number;
-  /** When set, cache keys are HMAC-SHA256 of the text, so reading Redis cannot confirm guessed texts. */
   readonly cacheKeySecret?: string;
-  /**
-   * `tenant`: with API keys, each key has its own cache entries, so one key cannot learn from a
-   * hit what another sent. `shared`: every key reads every entry (more hits, that oracle open).
-   */
   readonly cacheScope: CacheScope;
-  /** Most padded tokens (texts × longest sequence) in one model call. */
   readonly batchMaxTokens: number;
-  /** Most texts in one model call. */
   readonly batchMaxTexts: number;
-  /** How long the first queued text waits for others before its batch runs anyway. */
   readonly batchWindowMs: number;
-  /** Tokens allowed to wait for the model (a memory bound); past it requests get 503 at once. */
   readonly queueMaxTokens: number;
-  /** Model calls run at the same time (1 leaves the cores to ONNX Runtime's own threads). */
   readonly maxConcurrentBatches: number;
-  /**
-   * The least time a model call gets before the watchdog declares the worker wedged, fails the
-   * call's requests and restarts it; a call expected to be long gets 10 × its expected time.
-   */
   readonly modelCallTimeoutMs: number;
-  /** First delay before restarting a lost model worker; it doubles with each restart in a row. */
   readonly modelRestartBackoffMs: number;
-  /** Restarts in a row without a successful call after which liveness fails (the pod is replaced). */
   readonly modelMaxRestarts: number;
-  /**
-   * Per-request deadline in milliseconds: a request is admitted only if the cost model expects
-   * it to finish within it, and answered 503 when it passes.
-   */
   readonly requestTimeoutMs: number;
-  /** Keys accepted on /v1 routes (`API_KEYS` or `API_KEYS_FILE`); empty = the API is open. */
   readonly apiKeys: readonly string[];
-  /** `ALLOW_ANONYMOUS=true`: in production, serve without API keys anyway (refused otherwise). */
   readonly allowAnonymous: boolean;
-  /** The key GET /metrics needs (`METRICS_API_KEY` or `METRICS_API_KEY_FILE`); unset = /metrics is open. */
   readonly metricsApiKey?: string;
-  /** Browser origins allowed to call the API (CORS); empty = CORS off, no cross-origin browser calls. */
   readonly corsOrigins: readonly string[];
-  /** Rate limiting of the /v1 routes per API key (per IP without keys). */
   readonly rateLimitEnabled: boolean;
   readonly rateLimitPerMinute: number;
-  /** Failed key checks (401s) one client IP may cause per minute before it gets 429s instead. */
   readonly authFailuresPerMinute: number;
-  /** Fastify `trustProxy`: whose `X-Forwarded-*` headers to believe: nobody, anybody, or these IPs/CIDRs. */
   readonly trustProxy: boolean | readonly string[];
   /** Limits of the HTTP server itself (Node/Fastify), against clients that are slow or hold connections. */
   readonly http: HttpServerLimits;
 }
 
 export interface HttpServerLimits {
-  /** Longest time to receive a whole request, headers and body (Node `requestTimeout`); 0 = none. */
   readonly requestTimeoutMs: number;
-  /** Longest time to receive the headers (Node `headersTimeout`); at most `requestTimeoutMs`. */
   readonly headersTimeoutMs: number;
-  /** A connection with no traffic either way for this long is closed (Fastify `connectionTimeout`); 0 = never. */
   readonly connectionTimeoutMs: number;
-  /** How long an idle keep-alive connection stays open (Fastify `keepAliveTimeout`). */
   readonly keepAliveTimeoutMs: number;
-  /** Open connections the server accepts at once (Node `maxConnections`); more are closed at once. */
   readonly maxConnections: number;
-  /** Open connections one peer address may hold; more are closed at once. 0 = no per-address cap. */
   readonly maxConnectionsPerIp: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export class InvalidSettingError extends Error {
-  constructor(
-    readonly variable: string,
-    expected: string,
-    received: string,
-  ) {
-    super(`Invalid configuration: ${variable} must be ${expected} (got ${JSON.stringify(received)})`);
-    this.name = 'InvalidSettingError';
-  }
+/** The settings with the HTTP server limits flattened in as `http.<field>`: one key per variable. */
+type FlatSettings = Omit<Settings, 'http'> & {
+  readonly [K in keyof HttpServerLimits as `http.${K}`]: HttpServerLimits[K];
+};
+type SettingKey = keyof FlatSettings;
+
+/** Reads another setting, for a default that follows it. */
+type SettingLookup = <K extends SettingKey>(key: K) => FlatSettings[K];
+
+/** A default that follows other settings. */
+export class DerivedDefault<T> {
+  constructor(readonly compute: (setting: SettingLookup) => T) {}
 }
+
+function derived<T>(compute: (setting: SettingLookup) => T): DerivedDefault<T> {
+  return new DerivedDefault(compute);
+}
+
+/** One environment variable: how it is read, its default, and what it means. */
+export interface SettingDefinition<T> {
+  readonly variable: string;
+  /** Reads the value when the variable is set and not blank (surrounding whitespace is ignored). */
+  readonly parse: Parser<T>;
+  /** The value when the variable is unset. */
+  readonly default: T | DerivedDefault<T>;
+  /** How the docs state the default when the value alone does not say it (unset, a list, derived). */
+  readonly documentedDefault?: string;
+  /** Markdown, for docs/CONFIGURATION.md; links are relative to docs/. */
+  readonly description: string;
+  /** A variable naming a file that holds the value instead (e.g. a mounted Kubernetes Secret); set one or the other. */
+  readonly file?: { readonly variable: string; readonly description: string };
+}
+
+type SettingDefinitions = { readonly [K in SettingKey]-?: SettingDefinition<FlatSettings[K]> };
+
+export const DEFAULT_MODEL_ID = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
+const MIB = 1024 * 1024;
+/** How long past the inference deadline a silent connection is kept: the answer still has to be written. */
+const ANSWER_MARGIN_MS = 10_000;
+
+/** Every setting, in the order of the docs table. */
+export const SETTING_DEFINITIONS: SettingDefinitions = {
+  port: { variable: 'PORT', parse: integer(1, 65535), default: 8000, description: 'HTTP port' },
+  host: { variable: 'HOST', parse: text(), default: '0.0.0.0', description: 'interface to listen on' },
+  nodeEnv: {
+    variable: 'NODE_ENV',
+    parse: oneOf(['production', 'development', 'test']),
+    default: 'development',
+    description:
+      '`production` turns the baseline fallback off and refuses to start open ([Security](SECURITY.md#production-defaults))',
+  },
+  logLevel: {
+    variable: 'LOG_LEVEL',
+    parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    description: 'the least severe level logged (`silent`: nothing)',
+  },
+  modelId: {
+    variable: 'MODEL_ID',
+    parse: text(/^[\w.-]+(\/[\w.-]+)?$/, 'a model id such as owner/name'),
+    default: DEFAULT_MODEL_ID,
+    description: 'model to serve (a hub id; the folder under `MODEL_DIR`)',
+  },
+  modelDir: {
+    variable: 'MODEL_DIR',
+    parse: text(),
+    default: './models',
+    description: 'where model folders live and downloads land',
+  },
+  modelDtype: {
+    variable: 'MODEL_DTYPE',
+    parse: oneOf(['fp32', 'q8']),
+    default: 'fp32',
+    description: 'the ONNX file served: `fp32` `onnx/model.onnx`, `q8` `onnx/model_quantized.onnx` (int8-quantized)',
+  },
+  allowRemoteModels: {
+    variable: 'ALLOW_REMOTE_MODELS',
+    parse: boolean,
+    default: true,
+    description: 'download the model from the Hugging Face hub when it is not in `MODEL_DIR`',
+  },
+  modelFallback: {
+    variable: 'MODEL_FALLBACK',
+    parse: oneOf(['baseline', 'none']),
+    // Outside production a missing model must not stop a newcomer; in production it must be loud.
+    default: derived((setting) => (setting('nodeEnv') === 'production' ? 'none' : 'baseline')),
+    documentedDefault: '`baseline` (`none` in production)',
+    description: 'serve the generated baseline when the model cannot be had ([Models](MODELS.md))',
+  },
+  baselinePreset: {
+    variable: 'BASELINE_PRESET',
+    parse: oneOf(['tiny', 'base']),
+    default: 'base',
+    description:
+      'baseline size for the fallback: `base` (DistilBERT-base compute) or `tiny` (loads in a fraction of a second)',
+  },
+  onnxThreads: {
+    variable: 'ONNX_THREADS',
+    parse: integer(0, 256),
+    default: 0,
+    description: 'ONNX Runtime intra-op threads; `0` = the CPUs this process may use (cgroup limit included)',
+  },
+  maxBatchSize: {
+    variable: 'MAX_BATCH_SIZE',
+    parse: integer(1, 100_000),
+    default: 1000,
+    description: 'most texts in one request',
+  },
+  maxTextChars: {
+    variable: 'MAX_TEXT_CHARS',
+    parse: integer(1, 1_000_000),
+    default: 10_000,
+    description: 'most characters in one text',
+  },
+  maxBodyBytes: {
+    variable: 'MAX_BODY_BYTES',
+    parse: integer(1024, 1024 * MIB),
+    default: 2 * MIB,
+    description: 'largest request body, in bytes',
+  },
+  batchMaxTokens: {
+    variable: 'BATCH_MAX_TOKENS',
+    // At least one text of the longest sequence DistilBERT takes (512 tokens) must fit in a call.
+    parse: integer(512, 1_000_000),
+    default: 1024,
+    description:
+      'most padded tokens (texts × longest sequence) in one model call; at least 512, DistilBERT’s longest sequence ([Batching](API.md#batching-and-overload))',
+  },
+  batchMaxTexts: {
+    variable: 'BATCH_MAX_TEXTS',
+    parse: integer(1, 4096),
+    default: 32,
+    description: 'most texts in one model call; concurrent requests share calls',
+  },
+  batchWindowMs: {
+    variable: 'BATCH_WINDOW_MS',
+    parse: integer(0, 1000),
+    default: 2,
+    description: 'how long the first queued text waits for company before its call runs anyway',
+  },
+  queueMaxTokens: {
+    variable: 'QUEUE_MAX_TOKENS',
+    parse: integer(512, 100_000_000),
+    default: 1_000_000,
+    description: 'tokens allowed to wait for the model (a memory bound); past it new requests get 503 `queue-full`',
+  },
+  maxConcurrentBatches: {
+    variable: 'MAX_CONCURRENT_BATCHES',
+    parse: integer(1, 64),
+    default: 1,
+    description: "model calls handed to the model worker at once (`1` leaves the cores to ONNX Runtime's own threads)",
+  },
+  requestTimeoutMs: {
+    variable: 'REQUEST_TIMEOUT_MS',
+    parse: integer(100, 600_000),
+    default: 30_000,
+    description:
+      'per-request deadline: a request is admitted only if the cost model expects it to finish within it; past it the request gets 503 and its texts not yet started are dropped',
+  },
+  modelCallTimeoutMs: {
+    variable: 'MODEL_CALL_TIMEOUT_MS',
+    parse: integer(100, 600_000),
+    default: 10_000,
+    description:
+      'the least time a model call gets before the watchdog counts the model worker as wedged: the call’s requests get 503 `inference-failed` and the worker is restarted (a call expected to be long gets 10 × its expected time)',
+  },
+  modelRestartBackoffMs: {
+    variable: 'MODEL_RESTART_BACKOFF_MS',
+    parse: integer(0, 600_000),
+    default: 1000,
+    description:
+      'delay before restarting a lost model worker (crashed, wedged, failed to reload); it doubles with each restart in a row',
+  },
+  modelMaxRestarts: {
+    variable: 'MODEL_MAX_RESTARTS',
+    parse: integer(0, 100),
+    default: 5,
+    description:
+      'restarts in a row without a successful model call after which `/health/live` answers 503, so the orchestrator replaces the pod',
+  },
+  shutdownDrainMs: {
+    variable: 'SHUTDOWN_DRAIN_MS',
+    parse: integer(0, 600_000),
+    default: 5000,
+    description:
+      'after SIGTERM/SIGINT: how long readiness is 503 while requests are still served, before the server closes ([Shutdown](OPERATING.md#shutdown))',
+  },
+  shutdownInFlightMs: {
+    variable: 'SHUTDOWN_IN_FLIGHT_MS',
+    parse: integer(0, 600_000),
+    default: 5000,
+    description: 'after the drain: how long requests in flight may still take before their connections are closed',
+  },
+  redisUrl: {
+    variable: 'REDIS_URL',
+    parse: url(['redis', 'rediss']),
+    default: undefined,
+    documentedDefault: 'unset: in-memory cache',
+    description:
+      'Redis for the prediction cache and the rate limits, `redis://[user:password@]host:port[/db]` (`rediss://` for TLS); never logged ([Caching](CACHING.md))',
+  },
+  cacheTtlSeconds: {
+    variable: 'CACHE_TTL_SECONDS',
+    parse: integer(1, 30 * 24 * 3600),
+    default: 3600,
+    description: 'how long a cached prediction lives',
+  },
+  cacheMaxEntries: {
+    variable: 'CACHE_MAX_ENTRIES',
+    parse: integer(1, 10_000_000),
+    default: 10_000,
+    description: 'predictions the in-memory cache keeps (least recently used go first); unused with Redis',
+  },
+  cacheTimeoutMs: {
+    variable: 'CACHE_TIMEOUT_MS',
+    parse: integer(1, 10_000),
+    default: 50,
+    description: 'longest wait for one Redis call (cache, rate-limit count) before the request goes on without it',
+  },
+  cacheKeySecret: {
+    variable: 'CACHE_KEY_SECRET',
+    parse: secret(16),
+    default: undefined,
+    documentedDefault: 'unset: SHA-256 keys',
+    description:
+      'key texts by HMAC-SHA256, so whoever reads Redis cannot confirm a guessed text; required in production with `REDIS_URL`',
+    file: {
+      variable: 'CACHE_KEY_SECRET_FILE',
+      description:
+        'instead of `CACHE_KEY_SECRET`: a file holding the secret (surrounding whitespace ignored), e.g. a mounted Kubernetes Secret',
+    },
+  },
+  cacheScope: {
+    variable: 'CACHE_SCOPE',
+    parse: oneOf(['tenant', 'shared']),
+    default: 'tenant',
+    description:
+      '`tenant`: with API keys each key has its own cache entries, so one key cannot learn from a hit what another sent; `shared`: all keys share them ([Caching](CACHING.md#tenant-scope))',
+  },
+  apiKeys: {
+    variable: 'API_KEYS',
+    parse: keys,
+    default: [],
+    documentedDefault: 'unset: `/v1` open',
+    description: 'the API keys; when set, every `/v1` route needs one ([Security](SECURITY.md#api-keys))',
+    file: {
+      variable: 'API_KEYS_FILE',
+      description: 'instead of `API_KEYS`: a file with one key per line, e.g. a mounted Kubernetes Secret',
+    },
+  },
+  allowAnonymous: {
+    variable: 'ALLOW_ANONYMOUS',
+    parse: boolean,
+    default: false,
+    description: '`true`: in production, serve `/v1` without API keys anyway (logged as a warning at start)',
+  },
+  metricsApiKey: {
+    variable: 'METRICS_API_KEY',
+    parse: key,
+    default: undefined,
+    documentedDefault: 'unset: `/metrics` open',
+    description:
+      'one key, like an API key but not one of them, that `GET /metrics` then needs ([Security](SECURITY.md#metrics-endpoint))',
+    file: {
+      variable: 'METRICS_API_KEY_FILE',
+      description: 'instead of `METRICS_API_KEY`: a file holding the key, e.g. a mounted Kubernetes Secret',
+    },
+  },
+  corsOrigins: {
+    variable: 'CORS_ORIGINS',
+    parse: origins,
+    default: [],
+    documentedDefault: 'unset: CORS off',
+    description: 'browser origins allowed to call the API, e.g. `https://app.example.com`',
+  },
+  rateLimitEnabled: {
+    variable: 'RATE_LIMIT_ENABLED',
+    parse: boolean,
+    default: true,
+    description:
+      'limit requests to `/v1` per API key (per client IP without keys) ([Security](SECURITY.md#rate-limits))',
+  },
+  rateLimitPerMinute: {
+    variable: 'RATE_LIMIT_PER_MINUTE',
+    parse: integer(1, 1_000_000),
+    default: 600,
+    description:
+      'requests per minute each key (or IP) may make to `/v1`, all routes together; with `REDIS_URL` all replicas share the count',
+  },
+  trustProxy: {
+    variable: 'TRUST_PROXY',
+    parse: trustedProxies,
+    default: false,
+    description:
+      'whose `X-Forwarded-For` sets the client IP: nobody, anybody, or your proxies; no hop count ([Security](SECURITY.md#behind-a-proxy))',
+  },
+  authFailuresPerMinute: {
+    variable: 'AUTH_FAILURES_PER_MINUTE',
+    parse: integer(1, 1_000_000),
+    default: 30,
+    description:
+      'requests with a missing or wrong key one client IP may make per minute before it gets 429 instead of 401 ([Security](SECURITY.md#rate-limits))',
+  },
+  'http.requestTimeoutMs': {
+    variable: 'HTTP_REQUEST_TIMEOUT_MS',
+    parse: integer(0, 3_600_000),
+    default: 30_000,
+    description:
+      'longest time to receive a whole request, headers and body (Node `requestTimeout`); then `408` and the connection is closed; `0` = none ([Security](SECURITY.md#timeouts-and-connection-limits))',
+  },
+  'http.headersTimeoutMs': {
+    variable: 'HTTP_HEADERS_TIMEOUT_MS',
+    parse: integer(1, 3_600_000),
+    default: derived((setting) => Math.min(10_000, setting('http.requestTimeoutMs') || 10_000)),
+    documentedDefault: '`10000` (at most the request timeout)',
+    description: 'longest time to receive the headers (Node `headersTimeout`); at most `HTTP_REQUEST_TIMEOUT_MS`',
+  },
+  'http.connectionTimeoutMs': {
+    variable: 'HTTP_CONNECTION_TIMEOUT_MS',
+    parse: integer(0, 3_600_000),
+    default: derived((setting) => Math.max(60_000, setting('requestTimeoutMs') + ANSWER_MARGIN_MS)),
+    documentedDefault: '`60000` (at least `REQUEST_TIMEOUT_MS` + 10 s)',
+    description:
+      'a connection with no traffic either way for this long is closed (Fastify `connectionTimeout`); `0` = never. A request waiting for the model is silent, so it must outlast `REQUEST_TIMEOUT_MS`',
+  },
+  'http.keepAliveTimeoutMs': {
+    variable: 'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    parse: integer(1, 3_600_000),
+    // Above the idle timeout of the proxies in front, so they, not we, close idle connections.
+    default: 72_000,
+    description: 'how long an idle keep-alive connection stays open (above the 60 s of nginx and most load balancers)',
+  },
+  'http.maxConnections': {
+    variable: 'HTTP_MAX_CONNECTIONS',
+    parse: integer(1, 1_000_000),
+    default: 4096,
+    description: 'open connections the server accepts at once (Node `maxConnections`); more are closed as they arrive',
+  },
+  'http.maxConnectionsPerIp': {
+    variable: 'HTTP_MAX_CONNECTIONS_PER_IP',
+    parse: integer(0, 1_000_000),
+    default: 1024,
+    description: 'open connections one peer address may hold; more are closed as they arrive; `0` = no per-address cap',
+  },
+};
 
 function read(env: Environment, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
 
-function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidSettingError(name, `an integer from ${min} to ${max}`, raw);
+/** The value a definition's variable (or its file variable) holds; undefined when neither is set. */
+function rawValue(env: Environment, definition: SettingDefinition<unknown>): RawValue | undefined {
+  const inline = read(env, definition.variable);
+  const file = definition.file && { variable: definition.file.variable, path: read(env, definition.file.variable) };
+  if (file?.path === undefined)
+    return inline === undefined ? undefined : { variable: definition.variable, text: inline };
+  if (inline !== undefined) {
+    throw new InvalidSettingError(file.variable, `unset when ${definition.variable} is set`, file.path);
   }
-  return value;
-}
-
-function oneOf<T extends string>(env: Environment, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new InvalidSettingError(name, `one of ${allowed.join(', ')}`, raw);
-  }
-  return raw as T;
-}
-
-function boolean(env: Environment, name: string, fallback: boolean): boolean {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const lower = raw.toLowerCase();
-  if (['true', '1', 'yes'].includes(lower)) return true;
-  if (['false', '0', 'no'].includes(lower)) return false;
-  throw new InvalidSettingError(name, 'true or false', raw);
-}
-
-function text(env: Environment, name: string, fallback: string, pattern?: RegExp, expected?: string): string {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (pattern && !pattern.test(raw)) throw new InvalidSettingError(name, expected ?? `like ${pattern}`, raw);
-  return raw;
-}
-
-/** A setting with no default; the message never echoes the value (it may be a secret). */
-function optionalText(env: Environment, name: string, pattern: RegExp, expected: string): string | undefined {
-  const raw = read(env, name);
-  if (raw !== undefined && !pattern.test(raw)) throw new InvalidSettingError(name, expected, '<hidden>');
-  return raw;
-}
-
-const API_KEY = /^[\x21-\x2b\x2d-\x7e]{16,512}$/;
-
-interface ConfiguredKeys {
-  /** The variable the keys came from, for messages. */
-  variable: string;
-  keys: string[];
-}
-
-/**
- * Keys from `inlineVariable` (comma-separated) or `fileVariable` (one per line, e.g. a mounted
- * Kubernetes Secret); undefined when neither is set. Messages never echo a key.
- */
-function configuredKeys(env: Environment, inlineVariable: string, fileVariable: string): ConfiguredKeys | undefined {
-  const inline = read(env, inlineVariable);
-  const file = read(env, fileVariable);
-  if (inline !== undefined && file !== undefined) {
-    throw new InvalidSettingError(fileVariable, `unset when ${inlineVariable} is set`, file);
-  }
-  let raw: string[];
-  let variable: string;
-  if (file !== undefined) {
-    variable = fileVariable;
-    try {
-      raw = readFileSync(file, 'utf8').split(/\r?\n/);
-    } catch {
-      throw new InvalidSettingError(variable, 'a readable file', file);
-    }
-  } else if (inline !== undefined) {
-    variable = inlineVariable;
-    raw = inline.split(',');
-  } else {
-    return undefined;
-  }
-  const keys = raw.map((key) => key.trim()).filter((key) => key !== '');
-  if (keys.some((key) => !API_KEY.test(key))) {
-    throw new InvalidSettingError(
-      variable,
-      'keys of 16 to 512 printable characters without spaces or commas',
-      '<hidden>',
-    );
-  }
-  if (file !== undefined && keys.length === 0)
-    throw new InvalidSettingError(variable, 'a file with at least one key', file);
-  return { variable, keys: [...new Set(keys)] };
-}
-
-/**
- * `METRICS_API_KEY` / `METRICS_API_KEY_FILE`: one key, never one of the API keys, so neither kind
- * of key opens what the other guards.
- */
-function metricsApiKey(env: Environment, apiKeys: readonly string[]): string | undefined {
-  const configured = configuredKeys(env, 'METRICS_API_KEY', 'METRICS_API_KEY_FILE');
-  if (configured === undefined) return undefined;
-  const [key, ...others] = configured.keys;
-  if (key === undefined || others.length > 0) throw new InvalidSettingError(configured.variable, 'one key', '<hidden>');
-  if (apiKeys.includes(key)) {
-    throw new InvalidSettingError(configured.variable, 'a key that is not also in API_KEYS', '<hidden>');
-  }
-  return key;
-}
-
-function isAddressOrCidr(entry: string): boolean {
-  const [address, prefix, ...rest] = entry.split('/');
-  const version = isIP(address);
-  if (version === 0 || rest.length > 0) return false;
-  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
-}
-
-/**
- * `TRUST_PROXY`: `true`, `false`, or the comma-separated IPs/CIDRs of the proxies in front. No hop
- * count: Fastify 5.12.1 and later ignore one, because it cannot tell a proxy from a client that
- * connects directly and writes its own `X-Forwarded-For`.
- */
-function trustProxy(env: Environment): boolean | string[] {
-  const raw = read(env, 'TRUST_PROXY');
-  if (raw === undefined || raw.toLowerCase() === 'false') return false;
-  if (raw.toLowerCase() === 'true') return true;
-  const list = raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-  if (list.length === 0 || !list.every(isAddressOrCidr)) {
-    throw new InvalidSettingError(
-      'TRUST_PROXY',
-      'true, false or the comma-separated IP addresses or CIDRs of the proxies, e.g. 10.240.0.0/16 (a hop count is not supported)',
-      raw,
-    );
-  }
-  return [...new Set(list)];
-}
-
-/** `CORS_ORIGINS`: comma-separated origins such as `https://app.example.com` (scheme, host, optional port). */
-function origins(env: Environment, name: string): string[] {
-  const raw = read(env, name);
-  if (raw === undefined) return [];
-  const list = raw
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== '');
-  const invalid = list.find((origin) => !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin));
-  if (invalid !== undefined)
-    throw new InvalidSettingError(name, 'comma-separated origins like https://app.example.com', invalid);
-  return [...new Set(list)];
-}
-
-/**
- * `CACHE_KEY_SECRET` or `CACHE_KEY_SECRET_FILE` (a mounted Kubernetes Secret; surrounding
- * whitespace ignored). Messages never echo the secret.
- */
-function cacheKeySecret(env: Environment): string | undefined {
-  const inline = optionalText(env, 'CACHE_KEY_SECRET', /^.{16,}$/s, 'at least 16 characters');
-  const file = read(env, 'CACHE_KEY_SECRET_FILE');
-  if (file === undefined) return inline;
-  if (inline !== undefined)
-    throw new InvalidSettingError('CACHE_KEY_SECRET_FILE', 'unset when CACHE_KEY_SECRET is set', file);
-  let secret: string;
   try {
-    secret = readFileSync(file, 'utf8').trim();
+    return { variable: file.variable, text: readFileSync(file.path, 'utf8').trim(), file: file.path };
   } catch {
-    throw new InvalidSettingError('CACHE_KEY_SECRET_FILE', 'a readable file', file);
+    throw new InvalidSettingError(file.variable, 'a readable file', file.path);
   }
-  if (secret.length < 16)
-    throw new InvalidSettingError('CACHE_KEY_SECRET_FILE', 'a file of at least 16 characters', file);
-  return secret;
 }
 
 /**
- * Production refuses to start open by accident: without API keys unless anonymous access is
- * asked for explicitly, and with a shared Redis only if cache keys are HMACs (otherwise whoever
- * can write to Redis can plant an answer under SHA-256 of a chosen text).
+ * Checks between settings, after each was read on its own. Production refuses to start open by
+ * accident: without API keys unless anonymous access is asked for explicitly, and with a shared
+ * Redis only if cache keys are HMACs (otherwise whoever can write to Redis can plant an answer
+ * under SHA-256 of a chosen text).
  */
-function requireProductionSafety(settings: Settings): void {
+function checkAcrossSettings(settings: Settings, source: (key: SettingKey) => string): void {
+  const { http } = settings;
+  // Node refuses a headers timeout above the request timeout: it could never fire.
+  if (http.requestTimeoutMs > 0 && http.headersTimeoutMs > http.requestTimeoutMs) {
+    throw new InvalidSettingError(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      `at most HTTP_REQUEST_TIMEOUT_MS (${http.requestTimeoutMs})`,
+      String(http.headersTimeoutMs),
+    );
+  }
+  // A request waiting for the model is silent for up to REQUEST_TIMEOUT_MS: a shorter connection
+  // timeout would cut the connection of a request the service promised to answer.
+  const leastConnectionTimeout = settings.requestTimeoutMs + ANSWER_MARGIN_MS;
+  if (http.connectionTimeoutMs !== 0 && http.connectionTimeoutMs < leastConnectionTimeout) {
+    throw new InvalidSettingError(
+      'HTTP_CONNECTION_TIMEOUT_MS',
+      `0 or at least REQUEST_TIMEOUT_MS + ${ANSWER_MARGIN_MS} (${leastConnectionTimeout})`,
+      String(http.connectionTimeoutMs),
+    );
+  }
+  // Neither kind of key opens what the other guards.
+  if (settings.metricsApiKey !== undefined && settings.apiKeys.includes(settings.metricsApiKey)) {
+    throw new InvalidSettingError(source('metricsApiKey'), 'a key that is not also in API_KEYS', '<hidden>');
+  }
   if (settings.nodeEnv !== 'production') return;
   if (settings.apiKeys.length === 0 && !settings.allowAnonymous) {
     throw new InvalidSettingError(
@@ -323,112 +510,34 @@ export function startupWarnings(settings: Settings): string[] {
   return warnings;
 }
 
-/** How long past the inference deadline a silent connection is kept: the answer still has to be written. */
-const ANSWER_MARGIN_MS = 10_000;
-
-function httpServerLimits(env: Environment, inferenceDeadlineMs: number): HttpServerLimits {
-  const requestTimeoutMs = integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000);
-  const headersTimeoutMs = integer(
-    env,
-    'HTTP_HEADERS_TIMEOUT_MS',
-    Math.min(10_000, requestTimeoutMs || 10_000),
-    1,
-    3_600_000,
-  );
-  // Node refuses a headers timeout above the request timeout: it could never fire.
-  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
-    throw new InvalidSettingError(
-      'HTTP_HEADERS_TIMEOUT_MS',
-      `at most HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
-      String(headersTimeoutMs),
-    );
-  }
-  return {
-    requestTimeoutMs,
-    headersTimeoutMs,
-    connectionTimeoutMs: connectionTimeout(env, inferenceDeadlineMs),
-    // Above the idle timeout of the proxies in front (nginx: 60 s), so they, not we, close idle connections.
-    keepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000),
-    maxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 4096, 1, 1_000_000),
-    maxConnectionsPerIp: integer(env, 'HTTP_MAX_CONNECTIONS_PER_IP', 1024, 0, 1_000_000),
-  };
+function defaultOf<T>(definition: SettingDefinition<T>, setting: SettingLookup): T {
+  const fallback = definition.default;
+  return fallback instanceof DerivedDefault ? fallback.compute(setting) : fallback;
 }
-
-/**
- * `HTTP_CONNECTION_TIMEOUT_MS`: a connection silent both ways is closed. A request waiting for the
- * model is silent too, for up to REQUEST_TIMEOUT_MS, so the timeout must outlast that deadline or it
- * would cut the connection of a request the service promised to answer.
- */
-function connectionTimeout(env: Environment, inferenceDeadlineMs: number): number {
-  const least = inferenceDeadlineMs + ANSWER_MARGIN_MS;
-  const value = integer(env, 'HTTP_CONNECTION_TIMEOUT_MS', Math.max(60_000, least), 0, 3_600_000);
-  if (value !== 0 && value < least) {
-    throw new InvalidSettingError(
-      'HTTP_CONNECTION_TIMEOUT_MS',
-      `0 or at least REQUEST_TIMEOUT_MS + ${ANSWER_MARGIN_MS} (${least})`,
-      String(value),
-    );
-  }
-  return value;
-}
-
-export const DEFAULT_MODEL_ID = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
-const MIB = 1024 * 1024;
 
 export function loadSettings(env: Environment = process.env): Settings {
-  const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', ['production', 'development', 'test'], 'development');
-  const maxBatchSize = integer(env, 'MAX_BATCH_SIZE', 1000, 1, 100_000);
-  const apiKeys = configuredKeys(env, 'API_KEYS', 'API_KEYS_FILE')?.keys ?? [];
-  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000);
-  const settings: Settings = {
-    nodeEnv,
-    host: text(env, 'HOST', '0.0.0.0'),
-    port: integer(env, 'PORT', 8000, 1, 65535),
-    logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
-    modelId: text(env, 'MODEL_ID', DEFAULT_MODEL_ID, /^[\w.-]+(\/[\w.-]+)?$/, 'a model id such as owner/name'),
-    modelDir: text(env, 'MODEL_DIR', './models'),
-    modelDtype: oneOf<ModelDtype>(env, 'MODEL_DTYPE', ['fp32', 'q8'], 'fp32'),
-    allowRemoteModels: boolean(env, 'ALLOW_REMOTE_MODELS', true),
-    // Outside production a missing model must not stop a newcomer; in production it must be loud.
-    modelFallback: oneOf<ModelFallback>(
-      env,
-      'MODEL_FALLBACK',
-      ['baseline', 'none'],
-      nodeEnv === 'production' ? 'none' : 'baseline',
-    ),
-    baselinePreset: oneOf<BaselinePreset>(env, 'BASELINE_PRESET', ['tiny', 'base'], 'base'),
-    onnxThreads: integer(env, 'ONNX_THREADS', 0, 0, 256),
-    maxBatchSize,
-    maxTextChars: integer(env, 'MAX_TEXT_CHARS', 10_000, 1, 1_000_000),
-    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 2 * MIB, 1024, 1024 * MIB),
-    shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
-    shutdownInFlightMs: integer(env, 'SHUTDOWN_IN_FLIGHT_MS', 5000, 0, 600_000),
-    redisUrl: optionalText(env, 'REDIS_URL', /^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL'),
-    cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
-    cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
-    cacheTimeoutMs: integer(env, 'CACHE_TIMEOUT_MS', 50, 1, 10_000),
-    cacheKeySecret: cacheKeySecret(env),
-    cacheScope: oneOf<CacheScope>(env, 'CACHE_SCOPE', ['tenant', 'shared'], 'tenant'),
-    // At least one text of the longest sequence DistilBERT takes (512 tokens) must fit in a call.
-    batchMaxTokens: integer(env, 'BATCH_MAX_TOKENS', 1024, 512, 1_000_000),
-    batchMaxTexts: integer(env, 'BATCH_MAX_TEXTS', 32, 1, 4096),
-    batchWindowMs: integer(env, 'BATCH_WINDOW_MS', 2, 0, 1000),
-    queueMaxTokens: integer(env, 'QUEUE_MAX_TOKENS', 1_000_000, 512, 100_000_000),
-    maxConcurrentBatches: integer(env, 'MAX_CONCURRENT_BATCHES', 1, 1, 64),
-    modelCallTimeoutMs: integer(env, 'MODEL_CALL_TIMEOUT_MS', 10_000, 100, 600_000),
-    modelRestartBackoffMs: integer(env, 'MODEL_RESTART_BACKOFF_MS', 1000, 0, 600_000),
-    modelMaxRestarts: integer(env, 'MODEL_MAX_RESTARTS', 5, 0, 100),
-    requestTimeoutMs,
-    apiKeys,
-    allowAnonymous: boolean(env, 'ALLOW_ANONYMOUS', false),
-    metricsApiKey: metricsApiKey(env, apiKeys),
-    corsOrigins: origins(env, 'CORS_ORIGINS'),
-    rateLimitEnabled: boolean(env, 'RATE_LIMIT_ENABLED', true),
-    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
-    authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
-    trustProxy: trustProxy(env),
-    http: httpServerLimits(env, requestTimeoutMs),
+  const values = new Map<SettingKey, unknown>();
+  const sources = new Map<SettingKey, string>();
+  // Read on first use, so a default that follows another setting can read it in any order.
+  const setting = <K extends SettingKey>(key: K): FlatSettings[K] => {
+    if (!values.has(key)) {
+      // TypeScript cannot correlate a mapped type's entry with its key's value type (microsoft/TypeScript#30581).
+      const definition = SETTING_DEFINITIONS[key] as SettingDefinition<FlatSettings[K]>;
+      const raw = rawValue(env, definition);
+      sources.set(key, raw?.variable ?? definition.variable);
+      values.set(key, raw !== undefined ? definition.parse(raw) : defaultOf(definition, setting));
+    }
+    return values.get(key) as FlatSettings[K];
   };
-  requireProductionSafety(settings);
+  const top: Record<string, unknown> = {};
+  const http: Record<string, unknown> = {};
+  for (const key of Object.keys(SETTING_DEFINITIONS) as SettingKey[]) {
+    const value = setting(key);
+    if (key.startsWith('http.')) http[key.slice('http.'.length)] = value;
+    else top[key] = value;
+  }
+  // Complete: SettingDefinitions has one entry per field of Settings and of HttpServerLimits.
+  const settings = { ...top, http } as unknown as Settings;
+  checkAcrossSettings(settings, (key) => sources.get(key) ?? SETTING_DEFINITIONS[key].variable);
   return settings;
 }

@@ -3,7 +3,7 @@ export const METRICS_PATH = '/metrics';
 
 /**
  * Every metric this service defines. The names are a public interface (dashboards and alerts in
- * deploy/monitoring, the README's metrics table): change them only with those.
+ * deploy/monitoring, the metrics table of docs/OPERATING.md): change them only with those.
  */
 export const METRIC = {
   httpRequests: 'sentiment_http_requests_total',

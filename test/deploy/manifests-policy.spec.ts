@@ -23,7 +23,8 @@ import {
 import { settingsVariables } from './support/settings-variables.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
 
-const README = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+/** The deployment guide: the Secrets it tells the operator to create. */
+const DEPLOY_GUIDE = readFileSync(join(process.cwd(), 'docs', 'DEPLOY.md'), 'utf8');
 const IMAGE = imageDeclarations();
 /** Room after the drain for requests still in flight to finish before the kubelet's SIGKILL. */
 const IN_FLIGHT_ALLOWANCE_MS = 5000;
@@ -42,15 +43,15 @@ function secretMounts(deployment: Workload, container: IContainer): { path: stri
   });
 }
 
-/** The REDIS_URL the README's `kubectl create secret generic sentiment-api-redis` line writes, variables stood in for. */
-function readmeRedisUrl(): string | undefined {
-  const url = /create secret generic sentiment-api-redis .*--from-literal=url="?([^"\s]+)"?/.exec(README)?.[1];
+/** The REDIS_URL docs/DEPLOY.md's `kubectl create secret generic sentiment-api-redis` line writes, variables stood in for. */
+function deployGuideRedisUrl(): string | undefined {
+  const url = /create secret generic sentiment-api-redis .*--from-literal=url="?([^"\s]+)"?/.exec(DEPLOY_GUIDE)?.[1];
   return url?.replace(/\$\w+/g, 'stand-in');
 }
 
 /**
  * The environment the pod would see: files in mounted Secrets hold a stand-in secret, and a
- * REDIS_URL from the operator's Secret is what the README tells the operator to put there.
+ * REDIS_URL from the operator's Secret is what docs/DEPLOY.md tells the operator to put there.
  */
 function withSecretStandIns(
   overlay: string,
@@ -65,7 +66,7 @@ function withSecretStandIns(
     values[name] = join(dir, name);
     writeFileSync(values[name], `${STAND_IN_SECRET}\n`);
   }
-  const redisUrl = readmeRedisUrl();
+  const redisUrl = deployGuideRedisUrl();
   if (environment.external.some((ref) => ref.variable === 'REDIS_URL') && redisUrl) values.REDIS_URL = redisUrl;
   return values;
 }
@@ -223,12 +224,12 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     expect(apiSettings().cacheKeySecret).toBe(STAND_IN_SECRET);
   });
 
-  it('mounts only Secrets it renders, or that the README tells the operator to create', () => {
+  it('mounts only Secrets it renders, or that docs/DEPLOY.md tells the operator to create', () => {
     const rendered = ofKind(objects, 'Secret').map((secret) => secret.metadata.name);
     for (const deployment of deployments)
       for (const volume of deployment.spec!.template.spec!.volumes ?? []) {
         const name = volume.secret?.secretName;
-        if (name && !rendered.includes(name)) expect(README).toContain(`kubectl create secret generic ${name}`);
+        if (name && !rendered.includes(name)) expect(DEPLOY_GUIDE).toContain(`kubectl create secret generic ${name}`);
       }
   });
 
@@ -240,9 +241,9 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     const args = container.args ?? [];
     const aclFile = args[args.indexOf('--aclfile') + 1];
     expect(secretMounts(redis, container).some((mount) => aclFile?.startsWith(`${mount.path}/`))).toBe(true);
-    // The README's ACL: no anonymous access beyond PING, the API's own user with a password.
-    expect(README).toMatch(/user default on nopass -@all \+ping/);
-    expect(README).toMatch(/user sentiment-api on >/);
+    // The ACL of docs/DEPLOY.md: no anonymous access beyond PING, the API's own user with a password.
+    expect(DEPLOY_GUIDE).toMatch(/user default on nopass -@all \+ping/);
+    expect(DEPLOY_GUIDE).toMatch(/user sentiment-api on >/);
   });
 
   it('sets what production needs: production mode, no silent baseline fallback, a shared cache', () => {
@@ -253,10 +254,10 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     expect(redisFromOperator || apiSettings().redisUrl !== undefined).toBe(true);
   });
 
-  it('refers only to ConfigMaps and Secrets it renders, or that the README tells the operator to create', () => {
+  it('refers only to ConfigMaps and Secrets it renders, or that docs/DEPLOY.md tells the operator to create', () => {
     for (const ref of apiEnvironment.external) {
       expect(ref.kind).toBe('Secret');
-      expect(README).toContain(`kubectl create secret generic ${ref.name}`);
+      expect(DEPLOY_GUIDE).toContain(`kubectl create secret generic ${ref.name}`);
     }
   });
 

@@ -2,13 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { METRIC } from '../../src/metrics/metric-names.js';
 
-const readme = readFileSync('README.md', 'utf8');
-const operating = readme.slice(
-  readme.indexOf('## Operating'),
-  readme.indexOf('\n## ', readme.indexOf('## Operating') + 1),
-);
+const operating = readFileSync('docs/OPERATING.md', 'utf8');
 
-describe('the README "Operating" section', () => {
+describe('docs/OPERATING.md', () => {
   it.each(Object.values(METRIC))('documents the metric %s in the metrics table', (name) => {
     expect(operating).toMatch(new RegExp(`^\\| \`${name}\` +\\|`, 'm'));
   });
