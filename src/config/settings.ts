@@ -22,6 +22,14 @@ export interface Settings {
   readonly modelDir: string;
   readonly modelDtype: ModelDtype;
   readonly allowRemoteModels: boolean;
+  /** Base URL of the Hugging Face hub (or a mirror of it) that models download from. */
+  readonly hubEndpoint: string;
+  /** Sent as `Authorization: Bearer` to `hubEndpoint` only, for gated or private models; never logged. */
+  readonly hubToken?: string;
+  /** Hub branch, tag or commit a download takes the model from. */
+  readonly modelRevision: string;
+  /** Lower-case hex SHA-256 the ONNX file must have; a file with another digest is never served. */
+  readonly modelSha256?: string;
   readonly modelFallback: ModelFallback;
   readonly baselinePreset: BaselinePreset;
   /** ONNX Runtime intra-op threads; 0 follows the CPUs this process may use. */
@@ -166,6 +174,7 @@ function optionalText(env: Environment, name: string, pattern: RegExp, expected:
 }
 
 const API_KEY = /^[\x21-\x2b\x2d-\x7e]{16,512}$/;
+const HTTP_URL = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
 
 interface ConfiguredKeys {
   /** The variable the keys came from, for messages. */
@@ -389,6 +398,12 @@ export function loadSettings(env: Environment = process.env): Settings {
     modelDir: text(env, 'MODEL_DIR', './models'),
     modelDtype: oneOf<ModelDtype>(env, 'MODEL_DTYPE', ['fp32', 'q8'], 'fp32'),
     allowRemoteModels: boolean(env, 'ALLOW_REMOTE_MODELS', true),
+    // Without a trailing slash, so URLs joined to it never hold `//`.
+    hubEndpoint: text(env, 'HF_ENDPOINT', 'https://huggingface.co', HTTP_URL, 'an http(s) URL').replace(/\/+$/, ''),
+    hubToken: optionalText(env, 'HF_TOKEN', /^[\x21-\x7e]{1,1024}$/, 'a token of printable characters without spaces'),
+    // A branch, tag or commit as the hub names them (`refs/pr/1` included), never a path that climbs.
+    modelRevision: text(env, 'MODEL_REVISION', 'main', /^(?!.*\.\.)[\w.\-/]{1,255}$/, 'a branch, tag or commit'),
+    modelSha256: optionalText(env, 'MODEL_SHA256', /^[0-9a-fA-F]{64}$/, 'a SHA-256 of 64 hex digits')?.toLowerCase(),
     // Outside production a missing model must not stop a newcomer; in production it must be loud.
     modelFallback: oneOf<ModelFallback>(
       env,
