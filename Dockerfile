@@ -49,10 +49,17 @@ ARG MODEL_DTYPE=fp32
 ARG MODEL_REVISION=main
 # A hub mirror, if the build cannot reach huggingface.co.
 ARG HF_ENDPOINT=https://huggingface.co
+# The ONNX file's SHA-256, to pin the weights: another file fails the build, and the image's
+# service checks it again at start (MODEL_SHA256).
+ARG MODEL_SHA256=
 COPY src/model/model-files.ts ./src/model/
 COPY scripts/download-hub-model.ts ./scripts/
-RUN npx tsx scripts/download-hub-model.ts --model-id "${MODEL_ID}" --dtype "${MODEL_DTYPE}" \
-      --revision "${MODEL_REVISION}" --endpoint "${HF_ENDPOINT}" --models-dir /app/models
+# A gated or private model's token is a build secret (`--secret id=hf_token,src=<file>`), never an
+# ARG, whose value stays in the image history: it exists only in this step's environment.
+RUN --mount=type=secret,id=hf_token \
+    if [ -f /run/secrets/hf_token ]; then HF_TOKEN="$(cat /run/secrets/hf_token)"; export HF_TOKEN; fi \
+    && npx tsx scripts/download-hub-model.ts --model-id "${MODEL_ID}" --dtype "${MODEL_DTYPE}" \
+      --revision "${MODEL_REVISION}" --endpoint "${HF_ENDPOINT}" --sha256 "${MODEL_SHA256}" --models-dir /app/models
 
 FROM deps AS model-baseline
 ARG MODEL_DTYPE=fp32
@@ -76,7 +83,8 @@ WORKDIR /app
 FROM runtime-base AS runtime-hub
 ARG MODEL_ID=Xenova/distilbert-base-uncased-finetuned-sst-2-english
 ARG MODEL_DTYPE=fp32
-ENV MODEL_ID=${MODEL_ID} MODEL_DTYPE=${MODEL_DTYPE}
+ARG MODEL_SHA256=
+ENV MODEL_ID=${MODEL_ID} MODEL_DTYPE=${MODEL_DTYPE} MODEL_SHA256=${MODEL_SHA256}
 COPY --from=model-hub /app/models ./models
 
 FROM runtime-base AS runtime-baseline

@@ -86,6 +86,30 @@ export function url(schemes: readonly string[]): Parser<string> {
   });
 }
 
+/** A base URL of one of `schemes`, without trailing slashes, so paths join to it without `//`. */
+export function baseUrl(schemes: readonly string[]): Parser<string> {
+  const pattern = new RegExp(`^(${schemes.join('|')})://[^\\s/?#]+(/[^\\s?#]*)?$`);
+  const expected = `a ${schemes.map((scheme) => `${scheme}://`).join(' or ')} URL without query`;
+  return parser(expected, (raw) => {
+    if (!pattern.test(raw.text)) throw new InvalidSettingError(raw.variable, expected, hidden(raw));
+    return raw.text.replace(/\/+$/, '');
+  });
+}
+
+/** An access token (sent as a bearer token): printable, without spaces; never echoed. */
+export const bearerToken = parser('1–1024 printable characters, no spaces', (raw) => {
+  if (!/^[\x21-\x7e]{1,1024}$/.test(raw.text)) {
+    throw new InvalidSettingError(raw.variable, 'a token of printable characters without spaces', hidden(raw));
+  }
+  return raw.text;
+});
+
+/** A SHA-256 digest, 64 hex digits, kept lower-case. */
+export const sha256 = parser('64 hex digits', ({ variable, text }) => {
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new InvalidSettingError(variable, 'a SHA-256 of 64 hex digits', text);
+  return text.toLowerCase();
+});
+
 /** A secret of at least `minLength` characters, inline or from a file; never echoed. */
 export function secret(minLength: number): Parser<string> {
   return parser(`${minLength}+ characters`, (raw) => {

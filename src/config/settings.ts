@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
+  baseUrl,
+  bearerToken,
   boolean,
   integer,
   InvalidSettingError,
@@ -8,6 +10,7 @@ import {
   oneOf,
   origins,
   secret,
+  sha256,
   text,
   trustedProxies,
   url,
@@ -41,6 +44,10 @@ export interface Settings {
   readonly modelDir: string;
   readonly modelDtype: ModelDtype;
   readonly allowRemoteModels: boolean;
+  readonly hubEndpoint: string;
+  readonly hubToken?: string;
+  readonly modelRevision: string;
+  readonly modelSha256?: string;
   readonly modelFallback: ModelFallback;
   readonly baselinePreset: BaselinePreset;
   readonly onnxThreads: number;
@@ -167,6 +174,36 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     parse: boolean,
     default: true,
     description: 'download the model from the Hugging Face hub when it is not in `MODEL_DIR`',
+  },
+  hubEndpoint: {
+    variable: 'HF_ENDPOINT',
+    parse: baseUrl(['http', 'https']),
+    default: 'https://huggingface.co',
+    description:
+      'the Hugging Face hub (or a mirror speaking its protocol) that models download from ([Models](MODELS.md))',
+  },
+  hubToken: {
+    variable: 'HF_TOKEN',
+    parse: bearerToken,
+    default: undefined,
+    documentedDefault: 'unset',
+    description:
+      'sent as `Authorization: Bearer` to `HF_ENDPOINT` only, for gated or private models; never logged ([Models](MODELS.md))',
+  },
+  modelRevision: {
+    variable: 'MODEL_REVISION',
+    // A branch, tag or commit as the hub names them (`refs/pr/1` included), never a path that climbs.
+    parse: text(/^(?!.*\.\.)[\w.\-/]{1,255}$/, 'a branch, tag or commit'),
+    default: 'main',
+    description: 'the hub branch, tag or commit a download takes the model from',
+  },
+  modelSha256: {
+    variable: 'MODEL_SHA256',
+    parse: sha256,
+    default: undefined,
+    documentedDefault: 'unset: not checked',
+    description:
+      'the SHA-256 the ONNX file must have; a file with another digest is never served ([Models](MODELS.md))',
   },
   modelFallback: {
     variable: 'MODEL_FALLBACK',

@@ -17,9 +17,29 @@ export function hasLocalModel(modelDir: string, modelId: string, dtype: ModelDty
   return ['config.json', 'tokenizer.json', onnxFileName(dtype)].every((file) => existsSync(join(folder, file)));
 }
 
-/** A short content hash of the ONNX file: changes whenever the weights or the dtype do. */
-export async function fingerprintFile(path: string): Promise<string> {
+/** The file's SHA-256 in lower-case hex, read as a stream (an ONNX file can be hundreds of MB). */
+export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex').slice(0, 16);
+  return hash.digest('hex');
+}
+
+/** A short content hash of the ONNX file: changes whenever the weights or the dtype do. */
+export function fingerprint(sha256: string): string {
+  return sha256.slice(0, 16);
+}
+
+/** MODEL_SHA256 is set and the ONNX file has another digest: the model must not be served. */
+export class ChecksumMismatchError extends Error {
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(
+      `${file} has SHA-256 ${actual}, not the ${expected} MODEL_SHA256 expects: refusing to serve it. ` +
+        'Set MODEL_SHA256 to the digest of the file you mean to serve, or provide that file.',
+    );
+    this.name = 'ChecksumMismatchError';
+  }
 }

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   AutoModelForSequenceClassification,
@@ -10,8 +11,16 @@ import {
 } from '@huggingface/transformers';
 import type { Settings } from '../config/settings.js';
 import { baselineModelId, writeBaselineModel } from '../baseline-model/write-baseline-model.js';
+import { downloadFailure, refusedStatus, useHub } from './hub-access.js';
 import { defaultScoreFunction, type ScoreFunction } from './label-scores.js';
-import { fingerprintFile, hasLocalModel, modelFolder, onnxFileName } from './model-files.js';
+import {
+  ChecksumMismatchError,
+  fingerprint,
+  hasLocalModel,
+  modelFolder,
+  onnxFileName,
+  sha256File,
+} from './model-files.js';
 import { tokenizeTexts, unpackSequences } from './token-sequences.js';
 
 export type ModelSource = 'local' | 'hub' | 'baseline';
@@ -56,10 +65,19 @@ const CALIBRATION_SHAPES = [
 /** The settings the runtime needs, plus the thread count already decided by the caller. */
 export type ModelRuntimeOptions = Pick<
   Settings,
-  'modelId' | 'modelDir' | 'modelDtype' | 'allowRemoteModels' | 'modelFallback' | 'baselinePreset'
+  | 'modelId'
+  | 'modelDir'
+  | 'modelDtype'
+  | 'allowRemoteModels'
+  | 'hubEndpoint'
+  | 'hubToken'
+  | 'modelRevision'
+  | 'modelSha256'
+  | 'modelFallback'
+  | 'baselinePreset'
 > & { threads: number };
 
-export type RuntimeLog = (level: 'info' | 'warn', fields: Record<string, unknown>) => void;
+export type RuntimeLog = (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>) => void;
 
 /**
  * Tokenizer plus ONNX session of one model: finds the files (local → hub → baseline), loads
@@ -84,8 +102,9 @@ export class ModelRuntime {
     transformersEnv.cacheDir = modelDir;
     transformersEnv.allowLocalModels = true;
     transformersEnv.logLevel = TransformersLogLevel.ERROR;
+    useHub(options);
 
-    const { id, source, tokenizer, model } = await resolveAndLoad(options, modelDir, log);
+    const { id, source, sha256, tokenizer, model } = await resolveAndLoad(options, modelDir, log);
     const config = model.config as unknown as {
       id2label: Record<string, string>;
       max_position_embeddings?: number;
@@ -98,7 +117,7 @@ export class ModelRuntime {
       id,
       name: id.split('/').pop() ?? id,
       source,
-      fingerprint: await fingerprintFile(resolve(modelFolder(modelDir, id), onnxFileName(options.modelDtype))),
+      fingerprint: fingerprint(sha256),
       labels,
       ...(config.problem_type === undefined ? {} : { problemType: config.problem_type }),
       scoreFunction: defaultScoreFunction(config.problem_type, labels.length),
@@ -166,23 +185,39 @@ export class ModelRuntime {
 
 async function resolveAndLoad(options: ModelRuntimeOptions, modelDir: string, log: RuntimeLog) {
   const { modelId, modelDtype, allowRemoteModels, modelFallback, baselinePreset } = options;
+  const onnxFile = onnxPath(modelDir, modelId, modelDtype);
   if (hasLocalModel(modelDir, modelId, modelDtype)) {
-    return { id: modelId, source: 'local' as const, ...(await loadFiles(options, modelId, false)) };
+    // Checked before ONNX Runtime opens the file.
+    const sha256 = await verifiedSha256(onnxFile, options, log);
+    return { id: modelId, source: 'local' as const, sha256, ...(await loadFiles(options, modelId, false)) };
   }
   const requestedBaseline = (['tiny', 'base'] as const).find((preset) => baselineModelId(preset) === modelId);
   if (requestedBaseline) {
-    return {
-      id: modelId,
-      source: 'baseline' as const,
-      ...(await loadBaseline(options, modelDir, requestedBaseline, log)),
-    };
+    const files = await loadBaseline(options, modelDir, requestedBaseline, log);
+    return { id: modelId, source: 'baseline' as const, sha256: await verifiedSha256(onnxFile, options, log), ...files };
   }
+  let downloadError: string | undefined;
   if (allowRemoteModels) {
+    const { hubEndpoint, modelRevision } = options;
+    const where = { model: modelId, revision: modelRevision, endpoint: hubEndpoint, dtype: modelDtype };
+    let files: Awaited<ReturnType<typeof loadFiles>> | undefined;
     try {
-      log('info', { msg: 'downloading model from the Hugging Face hub', model: modelId, dtype: modelDtype });
-      return { id: modelId, source: 'hub' as const, ...(await loadFiles(options, modelId, true)) };
+      log('info', { msg: 'downloading model from the Hugging Face hub', ...where });
+      files = await loadFiles(options, modelId, true);
     } catch (error) {
-      log('warn', { msg: 'model download failed', model: modelId, error: (error as Error).message });
+      downloadError = downloadFailure(error, modelId, options);
+      log('warn', { msg: 'model download failed', ...where, status: refusedStatus(error), error: downloadError });
+    }
+    if (files) {
+      // transformers.js downloads and opens the file in one call, so it is checked once downloaded,
+      // before any text reaches it; a file that fails is deleted, so no later start serves it.
+      try {
+        return { id: modelId, source: 'hub' as const, sha256: await verifiedSha256(onnxFile, options, log), ...files };
+      } catch (error) {
+        await files.model.dispose();
+        await rm(onnxFile, { force: true });
+        throw error;
+      }
     }
   }
   const where = modelFolder(modelDir, modelId);
@@ -194,14 +229,37 @@ async function resolveAndLoad(options: ModelRuntimeOptions, modelDir: string, lo
         `Its predictions come from the AFINN lexicon, not from DistilBERT. Put the model under ${where} ` +
         'or let it download from a reachable Hugging Face hub (ALLOW_REMOTE_MODELS=true) to serve the real one.',
     });
-    return { id, source: 'baseline' as const, ...(await loadBaseline(options, modelDir, baselinePreset, log)) };
+    const files = await loadBaseline(options, modelDir, baselinePreset, log);
+    // MODEL_SHA256 is the digest of MODEL_ID's file, not the stand-in's.
+    return { id, source: 'baseline' as const, sha256: await sha256File(onnxPath(modelDir, id, modelDtype)), ...files };
   }
   throw new Error(
     `Model ${modelId} (${modelDtype}) not found under ${where}` +
-      (allowRemoteModels ? ' and the hub download failed' : ' and ALLOW_REMOTE_MODELS=false') +
+      (allowRemoteModels ? ` and the hub download failed: ${downloadError}` : ' and ALLOW_REMOTE_MODELS=false') +
       `. Put config.json, tokenizer.json, tokenizer_config.json and ${onnxFileName(modelDtype)} there` +
       ' (the Dockerfile bakes them in), or set ALLOW_REMOTE_MODELS=true, or MODEL_FALLBACK=baseline for a lexicon stand-in.',
   );
+}
+
+function onnxPath(modelDir: string, id: string, dtype: Settings['modelDtype']): string {
+  return resolve(modelFolder(modelDir, id), onnxFileName(dtype));
+}
+
+/** The file's SHA-256; with MODEL_SHA256 set, a different one refuses the model, whatever the fallback. */
+async function verifiedSha256(file: string, options: ModelRuntimeOptions, log: RuntimeLog): Promise<string> {
+  const actual = await sha256File(file);
+  const expected = options.modelSha256;
+  if (expected !== undefined && actual !== expected) {
+    log('error', {
+      msg: 'model file checksum mismatch: refusing to serve',
+      model: options.modelId,
+      file,
+      expectedSha256: expected,
+      actualSha256: actual,
+    });
+    throw new ChecksumMismatchError(file, expected, actual);
+  }
+  return actual;
 }
 
 async function loadBaseline(
@@ -221,10 +279,12 @@ async function loadBaseline(
 async function loadFiles(options: ModelRuntimeOptions, id: string, remote: boolean) {
   transformersEnv.allowRemoteModels = remote;
   const common = { dtype: options.modelDtype, local_files_only: !remote };
-  const tokenizer = await AutoTokenizer.from_pretrained(id, common);
+  // The model first: its config.json is required, so a refused or missing download fails on it with
+  // the hub's status, where the tokenizer would take an absent tokenizer_config.json for an empty one.
   const model = await AutoModelForSequenceClassification.from_pretrained(id, {
     ...common,
     session_options: { intraOpNumThreads: options.threads, interOpNumThreads: 1 },
   });
+  const tokenizer = await AutoTokenizer.from_pretrained(id, common);
   return { tokenizer, model };
 }

@@ -131,6 +131,10 @@ export class ModelWorkerClient implements OnApplicationShutdown {
       modelDir: this.settings.modelDir,
       modelDtype: this.settings.modelDtype,
       allowRemoteModels: this.settings.allowRemoteModels,
+      hubEndpoint: this.settings.hubEndpoint,
+      hubToken: this.settings.hubToken,
+      modelRevision: this.settings.modelRevision,
+      modelSha256: this.settings.modelSha256,
       modelFallback: this.settings.modelFallback,
       baselinePreset: this.settings.baselinePreset,
       threads: this.settings.onnxThreads || usableCpuCount(),
@@ -147,7 +151,8 @@ export class ModelWorkerClient implements OnApplicationShutdown {
   private onMessage(worker: Worker, message: ToMain): void {
     switch (message.type) {
       case 'log':
-        if (message.level === 'warn') this.logger.warn(message.fields);
+        if (message.level === 'error') this.logger.error(message.fields);
+        else if (message.level === 'warn') this.logger.warn(message.fields);
         else this.logger.log(message.fields);
         return;
       case 'ready':

@@ -15,7 +15,7 @@ export interface ToWorker {
 
 /** Messages from the model worker to the service. */
 export type ToMain =
-  | { type: 'log'; level: 'info' | 'warn'; fields: Record<string, unknown> }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; fields: Record<string, unknown> }
   | { type: 'ready'; info: ModelInfo; calibration: TimedCall[] }
   | { type: 'failed'; message: string }
   /** One row of logits per sequence, `labels.length` wide, end to end. */

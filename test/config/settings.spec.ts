@@ -58,6 +58,50 @@ describe('loadSettings', () => {
   });
 });
 
+describe('hub settings (HF_ENDPOINT, HF_TOKEN, MODEL_REVISION, MODEL_SHA256)', () => {
+  it('default to the public hub at main, without a token or a pinned digest', () => {
+    expect(loadSettings({})).toMatchObject({
+      hubEndpoint: 'https://huggingface.co',
+      hubToken: undefined,
+      modelRevision: 'main',
+      modelSha256: undefined,
+    });
+  });
+
+  it('take a mirror (trailing slashes dropped), a token, a revision and a digest (lower-cased)', () => {
+    const digest = 'AB'.repeat(32);
+    expect(
+      loadSettings({
+        HF_ENDPOINT: 'https://hub.example.com/mirror/',
+        HF_TOKEN: 'hf_abcdefghijklmnop',
+        MODEL_REVISION: 'refs/pr/1',
+        MODEL_SHA256: digest,
+      }),
+    ).toMatchObject({
+      hubEndpoint: 'https://hub.example.com/mirror',
+      hubToken: 'hf_abcdefghijklmnop',
+      modelRevision: 'refs/pr/1',
+      modelSha256: digest.toLowerCase(),
+    });
+  });
+
+  it.each([
+    ['HF_ENDPOINT', 'ftp://hub.example.com'],
+    ['HF_ENDPOINT', 'hub.example.com'],
+    ['MODEL_REVISION', '../../etc'],
+    ['MODEL_REVISION', 'main branch'],
+    ['MODEL_SHA256', 'abc123'],
+  ])('rejects %s=%s naming the variable', (name, value) => {
+    expect(settingError({ [name]: value }).variable).toBe(name);
+  });
+
+  it('never echoes a malformed token', () => {
+    const error = settingError({ HF_TOKEN: 'hf_has a space' });
+    expect(error.variable).toBe('HF_TOKEN');
+    expect(error.message).not.toContain('hf_has');
+  });
+});
+
 describe('METRICS_API_KEY and METRICS_API_KEY_FILE', () => {
   const KEY = 'metrics-key-0123456789abcdef';
   const API_KEY = 'api-key-fedcba9876543210';

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import request from 'supertest';
 import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
-import { fingerprintFile, modelFolder } from '../../src/model/model-files.js';
+import { fingerprint, modelFolder, sha256File } from '../../src/model/model-files.js';
 import { TEST_MODELS_DIR } from '../support/paths.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -39,8 +39,8 @@ describe('MODEL_DTYPE=q8 (real app, tiny baseline)', () => {
     // 'local': found in the model folder like any downloaded model, not regenerated for the request.
     expect(quantized.body).toMatchObject({ id: baselineModelId('tiny'), source: 'local', dtype: 'q8' });
     expect(exact.body).toMatchObject({ id: baselineModelId('tiny'), dtype: 'fp32' });
-    expect(quantized.body.fingerprint).toBe(await fingerprintFile(onnxFile('model_quantized.onnx')));
-    expect(exact.body.fingerprint).toBe(await fingerprintFile(onnxFile('model.onnx')));
+    expect(quantized.body.fingerprint).toBe(fingerprint(await sha256File(onnxFile('model_quantized.onnx'))));
+    expect(exact.body.fingerprint).toBe(fingerprint(await sha256File(onnxFile('model.onnx'))));
     expect(quantized.body.fingerprint).not.toBe(exact.body.fingerprint);
   });
 

@@ -25,11 +25,23 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * `ready` (default): resolve once `/health/ready` answers 200. `live`: once `/health/live` does,
+   * for a server that is not meant to turn ready (a model it must refuse).
+   */
+  until?: 'ready' | 'live';
+}
+
 /**
  * The built server (`node dist/main.js`, as in production) on a free loopback port, serving the
  * tiny baseline offline; resolves once `/health/ready` answers 200. `npm test` builds dist/ first.
  */
-export async function startServerProcess(name: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  name: string,
+  env: Record<string, string> = {},
+  { until = 'ready' }: StartOptions = {},
+): Promise<ServerProcess> {
   if (!existsSync(MAIN)) {
     throw new Error(`${MAIN} is missing: build it with \`npx tsc -p tsconfig.build.json\` (npm test builds it).`);
   }
@@ -75,7 +87,7 @@ export async function startServerProcess(name: string, env: Record<string, strin
     },
   };
   try {
-    await waitUntilReady(server);
+    await waitUntilHealthy(server, until);
   } catch (error) {
     await server.stop();
     throw new Error(`${(error as Error).message}\nServer log (${logFile}):\n${readFileSync(logFile, 'utf8')}`, {
@@ -85,14 +97,14 @@ export async function startServerProcess(name: string, env: Record<string, strin
   return server;
 }
 
-async function waitUntilReady(server: ServerProcess): Promise<void> {
+async function waitUntilHealthy(server: ServerProcess, probe: 'ready' | 'live'): Promise<void> {
   const deadline = performance.now() + READY_TIMEOUT_MS;
   let gone = false;
   void server.exited.then(() => (gone = true));
   while (performance.now() < deadline) {
-    if (gone) throw new Error('the server exited before it was ready');
+    if (gone) throw new Error(`the server exited before it was ${probe}`);
     try {
-      const response = await fetch(`${server.baseUrl}/health/ready`);
+      const response = await fetch(`${server.baseUrl}/health/${probe}`);
       await response.arrayBuffer();
       if (response.status === 200) return;
     } catch {
@@ -100,5 +112,5 @@ async function waitUntilReady(server: ServerProcess): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`the server was not ready within ${READY_TIMEOUT_MS} ms`);
+  throw new Error(`the server was not ${probe} within ${READY_TIMEOUT_MS} ms`);
 }
