@@ -190,7 +190,7 @@ export class SentimentModel implements OnApplicationShutdown {
     this.worker = worker;
     return new Promise<void>((settled) => {
       worker.on('message', (message: ToMain) => this.onMessage(message, settled));
-      worker.on('error', (error) => this.onWorkerGone(worker, error, settled));
+      worker.on('error', (error: Error) => this.onWorkerGone(worker, error, settled));
       worker.on('exit', (code) =>
         this.onWorkerGone(worker, new Error(`model worker exited with code ${code}`), settled),
       );
