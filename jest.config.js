@@ -2,7 +2,46 @@
 // (node --experimental-vm-modules) with ts-jest emitting ESM.
 const esmOnlyDependencies = ['content-disposition', 'cookie'];
 
-/** @type {import('jest').Config} */
+/**
+ * The test tiers, told apart by a test's folder or file name, so a new test joins its tier without
+ * a config change (folders first, then the suffix). `npm test` runs them in this order.
+ * - unit (`*.spec.ts`): in this process only, no app, server or other program; seconds in all.
+ * - app (`*.e2e.spec.ts`): the app in-process or the built server (dist/main.js), on the real
+ *   model and real redis-server.
+ * - system (`*.system.spec.ts`, everything in `test/cluster/`): other programs: Chromium,
+ *   Prometheus, podman, kubectl, the tool chain (redocly, the SDK generator, tsc), replicas.
+ * - serial (everything in `test/chaos/` and `test/soak/`): long loads judged by "no request failed".
+ */
+const SERIAL_FOLDERS = ['<rootDir>/test/chaos/', '<rootDir>/test/soak/'];
+const SYSTEM_FOLDERS = ['<rootDir>/test/cluster/'];
+const specsIn = (folders) => folders.map((folder) => `${folder}**/*.spec.ts`);
+export const TIERS = {
+  unit: {
+    testMatch: ['<rootDir>/test/**/*.spec.ts'],
+    testPathIgnorePatterns: [
+      '/node_modules/',
+      '\\.e2e\\.spec\\.ts$',
+      '\\.system\\.spec\\.ts$',
+      ...SYSTEM_FOLDERS,
+      ...SERIAL_FOLDERS,
+    ],
+  },
+  app: {
+    testMatch: ['<rootDir>/test/**/*.e2e.spec.ts'],
+    testPathIgnorePatterns: ['/node_modules/', ...SYSTEM_FOLDERS, ...SERIAL_FOLDERS],
+  },
+  system: {
+    testMatch: ['<rootDir>/test/**/*.system.spec.ts', ...specsIn(SYSTEM_FOLDERS)],
+    testPathIgnorePatterns: ['/node_modules/', ...SERIAL_FOLDERS],
+  },
+  serial: { testMatch: specsIn(SERIAL_FOLDERS), testPathIgnorePatterns: ['/node_modules/'] },
+};
+
+/**
+ * The shared settings, and the default config: every test but the serial ones, for running some
+ * files by path (`jest <paths>`); the tiers are jest.{unit,app,system,serial}.config.js.
+ * @type {import('jest').Config}
+ */
 export default {
   testEnvironment: '<rootDir>/test/support/node-environment.cjs',
   extensionsToTreatAsEsm: ['.ts'],
@@ -22,8 +61,7 @@ export default {
   resolver: '<rootDir>/test/support/jest-resolver.cjs',
   setupFilesAfterEnv: ['<rootDir>/test/support/share-nestjs-common.ts'],
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
-  // Run on their own, one at a time, by jest.serial.config.js (npm run test:serial).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/chaos/', '<rootDir>/test/soak/'],
+  testPathIgnorePatterns: ['/node_modules/', ...SERIAL_FOLDERS],
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
 };

@@ -136,7 +136,7 @@ async function predict(url: string, texts: string[]): Promise<SmokeReport['predi
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text: texts }),
     });
-    return { status: response.status, body: (await response.json()) as unknown };
+    return { status: response.status, body: await response.json() };
   } catch (error) {
     return { status: 0, body: (error as Error).message };
   }

@@ -142,7 +142,7 @@ function runPart(spec: LoadSpec, part: Part, payload: BodyGenerator, samples: Lo
           },
         ],
       },
-      (error: unknown) => (error ? reject(error as Error) : resolve()),
+      (error: Error | null) => (error ? reject(error) : resolve()),
     );
     instance.on('response', (_client, status, _bytes, ms) => {
       samples.responses.push({ status, ms, texts: answered.length });

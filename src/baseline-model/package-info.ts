@@ -19,5 +19,9 @@ export function readSourcePackage(name: string): SourcePackage {
     version?: unknown;
     license?: unknown;
   };
-  return { name, version: String(manifest.version), license: String(manifest.license ?? 'unknown') };
+  return {
+    name,
+    version: String(manifest.version),
+    license: typeof manifest.license === 'string' ? manifest.license : 'unknown',
+  };
 }

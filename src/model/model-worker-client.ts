@@ -144,7 +144,7 @@ export class ModelWorkerClient implements OnApplicationShutdown {
     worker.unref();
     this.worker = worker;
     worker.on('message', (message: ToMain) => this.onMessage(worker, message));
-    worker.on('error', (error) => this.onWorkerGone(worker, error));
+    worker.on('error', (error: Error) => this.onWorkerGone(worker, error));
     worker.on('exit', (code) => this.onWorkerGone(worker, new Error(`model worker exited with code ${code}`)));
   }
 

@@ -15,7 +15,7 @@ export class WorkerCalls {
   call<R>(worker: Worker, message: (id: number) => object, transfer: ArrayBuffer[] = []): Promise<R> {
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
-      this.calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.calls.set(id, { resolve, reject });
       worker.postMessage(message(id), transfer);
     });
   }

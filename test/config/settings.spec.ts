@@ -1,9 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidSettingError, loadSettings, startupWarnings, type Environment } from '../../src/config/settings.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
-import { startServerProcess } from '../support/server-process.js';
 
 /** The error `loadSettings` throws for `env`, so a test can look at its variable and message. */
 function settingError(env: Environment): InvalidSettingError {
@@ -245,59 +243,5 @@ describe('production defaults', () => {
     expect(error.variable).toBe('CACHE_KEY_SECRET_FILE');
     expect(error.message).not.toContain(SECRET);
     expect(error.message).not.toContain('short\n');
-  });
-});
-
-describe('start-up with a bad setting', () => {
-  it('exits 1 with one line naming the variable', () => {
-    expect(existsSync('dist/main.js')).toBe(true);
-    const run = spawnSync(process.execPath, ['dist/main.js'], {
-      env: { ...process.env, PORT: 'abc', NODE_OPTIONS: '' },
-      encoding: 'utf8',
-      timeout: 20000,
-    });
-    expect(run.status).toBe(1);
-    expect(run.stderr.trim().split('\n')).toEqual([
-      'Invalid configuration: PORT must be an integer from 1 to 65535 (got "abc")',
-    ]);
-  });
-
-  it.each([
-    ['no API keys', {}, 'API_KEYS'],
-    [
-      'Redis without a cache key secret',
-      { API_KEYS: 'api-key-fedcba9876543210', REDIS_URL: 'redis://127.0.0.1:1' },
-      'CACHE_KEY_SECRET',
-    ],
-  ])('exits 1 in production with %s, naming the variable', (_case, env, variable) => {
-    const run = spawnSync(process.execPath, ['dist/main.js'], {
-      env: { PATH: process.env.PATH, NODE_OPTIONS: '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '1', ...env },
-      encoding: 'utf8',
-      timeout: 20000,
-    });
-    expect(run.status).toBe(1);
-    const lines = run.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${variable} must be set `));
-    expect(run.stdout).toBe('');
-  });
-
-  it('logs a warning at start when production is opened with ALLOW_ANONYMOUS=true', async () => {
-    const server = await startServerProcess('allow-anonymous', { NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' });
-    try {
-      const lines = readFileSync(server.logFile, 'utf8')
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { level: number; context?: string; msg?: string });
-      expect(lines).toContainEqual(
-        expect.objectContaining({
-          level: 40,
-          context: 'Settings',
-          msg: expect.stringContaining('ALLOW_ANONYMOUS=true'),
-        }),
-      );
-    } finally {
-      await server.stop();
-    }
   });
 });

@@ -140,9 +140,7 @@ describe('POST /v1/sentiment/predict (real app, tiny baseline model)', () => {
       ['unknown field', { text: ['fine'], mood: 'happy' }, 'mood'],
       ['body not an object', ['I love you'], ''],
     ])('422 for %s, naming the path', async (_case, body, path) => {
-      const response = await request(server)
-        .post(PREDICT)
-        .send(body as object);
+      const response = await request(server).post(PREDICT).send(body);
       expectProblem(response, 422, ['I love you', 'happy']);
       expect(response.body.errors).toEqual(
         expect.arrayContaining([expect.objectContaining({ path, message: expect.any(String) })]),

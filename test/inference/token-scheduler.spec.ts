@@ -116,7 +116,7 @@ describe('TokenScheduler', () => {
     return flush().then(() => expect(model.calls[0].keys).toHaveLength(32));
   });
 
-  it('bounds a call by maxBatchTexts as well', async () => {
+  it('bounds a call by maxBatchTexts as well', () => {
     const { model, scheduler } = setup({ maxBatchTexts: 3 });
     void scheduler.submit(model.texts('t', 7, 10));
     expect(model.calls[0].keys).toHaveLength(3);

@@ -1,7 +1,7 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { RequestLimiter } from '../../src/rate-limit/request-limiter.js';
-import { testSettings } from '../support/test-app.js';
+import { loadSettings } from '../../src/config/settings.js';
 
 /** The part of a key Redis Cluster hashes: the first `{...}` with something inside, else the whole key. */
 function hashTag(key: string): string {
@@ -19,7 +19,7 @@ describe('rate-limit keys on a Redis Cluster', () => {
         return Promise.resolve({ totalHits: 1, timeToExpire: 60, isBlocked: false, timeToBlockExpire: 0 });
       },
     } as unknown as ThrottlerStorage;
-    const limiter = new RequestLimiter(testSettings(), storage);
+    const limiter = new RequestLimiter(loadSettings({ NODE_ENV: 'test' }), storage);
     await limiter.countRequest('key:abc', { headers: () => undefined } as unknown as FastifyReply);
     await limiter.countAuthFailure('192.0.2.7');
     expect(keys).toHaveLength(2);

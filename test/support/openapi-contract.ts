@@ -143,7 +143,7 @@ export class OpenApiContract {
   }
 
   private resolve<T>(value: T | { $ref: string } | undefined): T | undefined {
-    if (!value || typeof value !== 'object' || !('$ref' in value)) return value as T | undefined;
+    if (!value || typeof value !== 'object' || !('$ref' in value)) return value;
     const [, section, name] = /^#\/components\/(\w+)\/(.+)$/.exec(value.$ref) ?? [];
     return (this.document.components as unknown as Record<string, Record<string, T>>)[section]?.[name];
   }

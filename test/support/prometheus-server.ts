@@ -75,7 +75,7 @@ export async function startPrometheus(name: string, configFile: string): Promise
   const server: PrometheusServer = {
     url,
     api: async <T>(path: string, params: Record<string, string> = {}): Promise<T> => {
-      const response = await fetch(`${url}/api/v1/${path}?${new URLSearchParams(params)}`);
+      const response = await fetch(`${url}/api/v1/${path}?${new URLSearchParams(params).toString()}`);
       const body = (await response.json()) as { status: string; data: T; error?: string; errorType?: string };
       if (body.status !== 'success') throw new Error(`Prometheus ${path} ${JSON.stringify(params)}: ${body.error}`);
       return body.data;

@@ -46,19 +46,19 @@ export async function startRedisServer({ own = false } = {}): Promise<RedisServe
 }
 
 function externalRedis(url: string): RedisServer {
-  const refuse = () => {
-    throw new Error(
-      'this test needs a redis-server of its own; REDIS_URL is only used by tests that do not break Redis',
-    );
+  const refusal = () =>
+    new Error('this test needs a redis-server of its own; REDIS_URL is only used by tests that do not break Redis');
+  const refuse = (): never => {
+    throw refusal();
   };
   return {
     url,
     own: false,
-    stop: async () => undefined,
-    kill: async () => refuse(),
+    stop: () => Promise.resolve(),
+    kill: () => Promise.reject(refusal()),
     pause: refuse,
     resume: refuse,
-    restart: async () => refuse(),
+    restart: () => Promise.reject(refusal()),
   };
 }
 

@@ -1,5 +1,5 @@
 // The partner app: `node main.js <ready service URL> <loading service URL>` prints a JSON report of
-// what it saw. test/partner-app/partner-app.spec.ts runs it against live servers.
+// what it saw. test/partner-app/partner-app.e2e.spec.ts runs it against live servers.
 import { ReviewModerator } from './review-moderator.js';
 
 const [readyUrl, loadingUrl] = process.argv.slice(2);

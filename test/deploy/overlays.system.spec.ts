@@ -52,10 +52,11 @@ describe('minikube overlay: one local pod, reachable from the host', () => {
     const resources = ofKind<IDeployment>(objects, 'Deployment').flatMap((workload) =>
       workload.spec!.template.spec!.containers.map((candidate) => candidate.resources ?? {}),
     );
-    const total = (pick: (quantities: Record<string, unknown>) => unknown) =>
-      resources.reduce((sum, entry) => sum + quantity(String(pick(entry as Record<string, unknown>) ?? 0)), 0);
-    expect(total((entry) => (entry.requests as Record<string, unknown>)?.cpu)).toBeLessThanOrEqual(3);
-    expect(total((entry) => (entry.limits as Record<string, unknown>)?.memory)).toBeLessThanOrEqual(4 * 2 ** 30);
+    type Quantities = Record<string, string | number> | undefined;
+    const total = (pick: (resources: Record<string, Quantities>) => string | number | undefined) =>
+      resources.reduce((sum, entry) => sum + quantity(String(pick(entry as Record<string, Quantities>) ?? 0)), 0);
+    expect(total((entry) => entry.requests?.cpu)).toBeLessThanOrEqual(3);
+    expect(total((entry) => entry.limits?.memory)).toBeLessThanOrEqual(4 * 2 ** 30);
   });
 });
 
