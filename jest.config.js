@@ -23,7 +23,12 @@ export default {
   setupFilesAfterEnv: ['<rootDir>/test/support/share-nestjs-common.ts'],
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
   // Run on their own, one at a time, by jest.serial.config.js (npm run test:serial).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/chaos/', '<rootDir>/test/soak/'],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '<rootDir>/test/chaos/',
+    '<rootDir>/test/soak/',
+    '<rootDir>/test/cluster/',
+  ],
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
 };
