@@ -37,12 +37,13 @@ export async function freePort(): Promise<number> {
 /**
  * The Redis for a test suite: the one in REDIS_URL when given (tests reading it is the one
  * place outside src/config that looks at the environment), else a fresh `redis-server` of
- * this suite's own. `own: true` always starts one, for tests that kill or freeze it.
+ * this suite's own. `own: true` always starts one, for tests that kill or freeze it; `host` binds
+ * it to another address of this machine than 127.0.0.1 (the cluster test's bridge).
  */
-export async function startRedisServer({ own = false } = {}): Promise<RedisServer> {
+export async function startRedisServer({ own = false, host = '127.0.0.1' } = {}): Promise<RedisServer> {
   const external = process.env.REDIS_URL?.trim();
   if (external && !own) return externalRedis(external);
-  return ownRedis(await freePort());
+  return ownRedis(host, await freePort());
 }
 
 function externalRedis(url: string): RedisServer {
@@ -62,8 +63,8 @@ function externalRedis(url: string): RedisServer {
   };
 }
 
-async function ownRedis(port: number): Promise<RedisServer> {
-  let child = await spawnRedis(port);
+async function ownRedis(host: string, port: number): Promise<RedisServer> {
+  let child = await spawnRedis(host, port);
   const stopWith = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -73,7 +74,7 @@ async function ownRedis(port: number): Promise<RedisServer> {
     await exited;
   };
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${host}:${port}`,
     own: true,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
@@ -81,15 +82,17 @@ async function ownRedis(port: number): Promise<RedisServer> {
     resume: () => void child.kill('SIGCONT'),
     restart: async () => {
       await stopWith('SIGKILL');
-      child = await spawnRedis(port);
+      child = await spawnRedis(host, port);
     },
   };
 }
 
-function spawnRedis(port: number): Promise<ChildProcess> {
+function spawnRedis(host: string, port: number): Promise<ChildProcess> {
   const dir = join(TEST_OUTPUT_DIR, 'redis');
   mkdirSync(dir, { recursive: true });
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const args = ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--dir', dir];
+  // Off loopback, Redis without a password would refuse clients unless told it is bound on purpose.
+  if (host !== '127.0.0.1') args.push('--protected-mode', 'no');
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // A crashed test run must not leave servers behind.
   const reap = () => child.kill('SIGKILL');

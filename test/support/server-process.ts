@@ -31,30 +31,45 @@ export interface StartOptions {
    * for a server that is not meant to turn ready (a model it must refuse).
    */
   until?: 'ready' | 'live';
+  /** Where the server runs instead of a free loopback port. */
+  at?: NamespacedAddress;
+}
+
+/** Where the server runs instead of loopback: inside a network namespace, on its own address. */
+export interface NamespacedAddress {
+  /** An `ip netns` name (the server is started with `ip netns exec`, which keeps its process id). */
+  namespace: string;
+  address: string;
+  port: number;
 }
 
 /**
- * The built server (`node dist/main.js`, as in production) on a free loopback port, serving the
- * tiny baseline offline; resolves once `/health/ready` answers 200. `npm test` builds dist/ first.
+ * The built server (`node dist/main.js`, as in production) on a free loopback port (or at `at`),
+ * serving the tiny baseline offline; resolves once `/health/ready` answers 200. `npm test` builds
+ * dist/ first.
  */
 export async function startServerProcess(
   name: string,
   env: Record<string, string> = {},
-  { until = 'ready' }: StartOptions = {},
+  { until = 'ready', at }: StartOptions = {},
 ): Promise<ServerProcess> {
   if (!existsSync(MAIN)) {
     throw new Error(`${MAIN} is missing: build it with \`npx tsc -p tsconfig.build.json\` (npm test builds it).`);
   }
-  const port = await freePort();
+  const host = at?.address ?? '127.0.0.1';
+  const port = at?.port ?? (await freePort());
   const logDir = join(TEST_OUTPUT_DIR, 'logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}-${port}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [MAIN], {
+  const [command, args] = at
+    ? ['ip', ['netns', 'exec', at.namespace, process.execPath, MAIN]]
+    : [process.execPath, [MAIN]];
+  const child = spawn(command, args, {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
-      HOST: '127.0.0.1',
+      HOST: host,
       PORT: String(port),
       LOG_LEVEL: 'info',
       MODEL_DIR: TEST_MODELS_DIR,
@@ -76,7 +91,7 @@ export async function startServerProcess(
     }),
   );
   const server: ServerProcess = {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://${host}:${port}`,
     child,
     logFile,
     exited,
