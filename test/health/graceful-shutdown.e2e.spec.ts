@@ -137,7 +137,13 @@ describe('graceful shutdown of the real server process', () => {
   it('exits 0 when model calls are still running for a client that left', async () => {
     // Terminating the model worker in the middle of a run aborted the process (exit 134); with q8
     // this test caught it about one run in three before the fix.
-    server = await startServerProcess('shutdown-busy-model', { SHUTDOWN_DRAIN_MS: '0', MODEL_DTYPE: 'q8' });
+    // A deadline far beyond the request's cost: on a slow or busy machine the cost model must not
+    // refuse it (413/503), since this test is about the shutdown, not about admission.
+    server = await startServerProcess('shutdown-busy-model', {
+      SHUTDOWN_DRAIN_MS: '0',
+      MODEL_DTYPE: 'q8',
+      REQUEST_TIMEOUT_MS: '600000',
+    });
     // Long texts (truncated to 512 tokens) keep the model busy for a while after the client hangs up.
     const texts = Array.from({ length: 900 }, (_, i) => `review ${i} ${'was good but the ending was sad '.repeat(60)}`);
     const body = JSON.stringify({ text: texts });
@@ -147,9 +153,12 @@ describe('graceful shutdown of the real server process', () => {
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     });
     request.on('error', () => undefined);
+    let answeredEarly: number | undefined;
+    request.on('response', (response) => (answeredEarly = response.statusCode));
     request.end(body);
     // Wait until the model has worked on the request and more of it is queued, then hang up.
     for (;;) {
+      if (answeredEarly !== undefined) throw new Error(`the long request was answered ${answeredEarly} before it ran`);
       const metrics = await scrapeMetrics(server.baseUrl);
       if (sumOf(metrics, 'sentiment_model_calls_total') > 0 && sumOf(metrics, 'sentiment_queue_depth') > 0) break;
       await sleep(10);
