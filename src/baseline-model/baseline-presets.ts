@@ -24,9 +24,19 @@ export function isBaselinePreset(value: string): value is BaselinePreset {
   return Object.hasOwn(BASELINE_PRESETS, value);
 }
 
+/**
+ * The classification head: `sentiment`, SST-2's two exclusive labels (softmax); `multi-label`,
+ * three labels each true or not on its own (`problem_type: multi_label_classification`, sigmoid),
+ * for proving a multi-label model end to end.
+ */
+export type BaselineHead = 'sentiment' | 'multi-label';
+export const BASELINE_HEADS: readonly BaselineHead[] = ['sentiment', 'multi-label'];
+
 /** Model id (and folder path below the models directory) of a generated baseline. */
-export function baselineModelId(preset: BaselinePreset): string {
-  return `sentiment-api/distilbert-sst2-afinn-baseline-${preset}`;
+export function baselineModelId(preset: BaselinePreset, head: BaselineHead = 'sentiment'): string {
+  return head === 'sentiment'
+    ? `sentiment-api/distilbert-sst2-afinn-baseline-${preset}`
+    : `sentiment-api/distilbert-afinn-multilabel-baseline-${preset}`;
 }
 
 /** Number of trainable parameters of a DistilBERT sequence classifier with two labels. */

@@ -1,4 +1,4 @@
-import type { DistilBertDims } from './baseline-presets.js';
+import type { BaselineHead, DistilBertDims } from './baseline-presets.js';
 import { WORDPIECE_SUBWORD_PREFIX } from './bert-vocabulary.js';
 import {
   LAYER_NORM_EPSILON,
@@ -10,6 +10,18 @@ import {
 
 /** Label order of the SST-2 head: logits[0] is NEGATIVE, logits[1] is POSITIVE. */
 export const SENTIMENT_LABELS = ['NEGATIVE', 'POSITIVE'] as const;
+
+/**
+ * Labels of the multi-label head, each scored on its own: NEGATIVE and POSITIVE as above, and
+ * STRONG for a text worded strongly either way.
+ */
+export const MULTI_LABELS = ['NEGATIVE', 'POSITIVE', 'STRONG'] as const;
+
+/**
+ * The multi-label head's logit for a text with no valence: each label leans towards "no"
+ * (sigmoid ≈ 0.12), so a neutral text is neither NEGATIVE, POSITIVE nor STRONG.
+ */
+const MULTI_LABEL_BIAS = -2;
 
 /**
  * Hidden-state layout. Each feature is a ± pair (+a on one dim, −a on the next), so every
@@ -49,6 +61,7 @@ export function buildLexiconWeights(
   dims: DistilBertDims,
   vocabulary: readonly string[],
   lexicon: Readonly<Record<string, number>>,
+  head: BaselineHead = 'sentiment',
 ): { weights: DistilBertWeights; design: LexiconDesign } {
   const { dim, hidden_dim, n_layers, max_position_embeddings, vocab_size } = dims;
   if (vocabulary.length !== vocab_size)
@@ -105,9 +118,17 @@ export function buildLexiconWeights(
   const preClassifier = new Float32Array(dim * dim);
   preClassifier[VALENCE_DIM * dim + 0] = headScale;
   preClassifier[VALENCE_DIM * dim + 1] = -headScale;
-  const classifier = new Float32Array(dim * SENTIMENT_LABELS.length);
-  classifier[0 * SENTIMENT_LABELS.length + SENTIMENT_LABELS.indexOf('POSITIVE')] = 1;
-  classifier[1 * SENTIMENT_LABELS.length + SENTIMENT_LABELS.indexOf('NEGATIVE')] = 1;
+  // Hidden unit 0 holds ReLU(k·x) (the positive side), unit 1 ReLU(−k·x) (the negative side).
+  const labels: readonly string[] = head === 'sentiment' ? SENTIMENT_LABELS : MULTI_LABELS;
+  const classifier = new Float32Array(dim * labels.length);
+  const route = (unit: number, label: string) => (classifier[unit * labels.length + labels.indexOf(label)] = 1);
+  route(0, 'POSITIVE');
+  route(1, 'NEGATIVE');
+  if (head === 'multi-label') {
+    route(0, 'STRONG');
+    route(1, 'STRONG');
+  }
+  const classifierBias = new Float32Array(labels.length).fill(head === 'sentiment' ? 0 : MULTI_LABEL_BIAS);
 
   return {
     weights: {
@@ -116,7 +137,7 @@ export function buildLexiconWeights(
       embeddingsLayerNorm: layerNorm,
       blocks: Array.from({ length: n_layers }, () => block),
       preClassifier: { weight: preClassifier, bias: zeros(dim) },
-      classifier: { weight: classifier, bias: zeros(SENTIMENT_LABELS.length) },
+      classifier: { weight: classifier, bias: classifierBias },
     },
     design: { carrier, headScale, scoredTokens },
   };

