@@ -6,7 +6,12 @@ import { PredictionCacheInterceptor } from '../cache/prediction-cache.intercepto
 import { ApiProblemResponses, headerRef, RATE_LIMIT_STATUS_HEADERS } from '../http/openapi-responses.js';
 import { NeedsModel } from '../inference/needs-model.js';
 import { clientGoneSignal } from './client-gone.js';
-import { PREDICT_REQUEST_EXAMPLE, PREDICT_RESPONSE_EXAMPLE } from './dto/openapi-examples.js';
+import {
+  PREDICT_OPTIONS_REQUEST_EXAMPLE,
+  PREDICT_OPTIONS_RESPONSE_EXAMPLE,
+  PREDICT_REQUEST_EXAMPLE,
+  PREDICT_RESPONSE_EXAMPLE,
+} from './dto/openapi-examples.js';
 import { PredictRequestDto } from './dto/predict-request.dto.js';
 import { PredictResponseDto } from './dto/predict-response.dto.js';
 import type { PredictContext } from './sentiment.service.js';
@@ -21,14 +26,27 @@ export function PredictOperation(path: string, headers: Record<string, ReturnTyp
     HttpCode(200),
     UseInterceptors(PredictionCacheInterceptor),
     NeedsModel(),
+    // Examples pair up by name: each response example is the answer to the request example of its name.
     ApiBody({
       type: PredictRequestDto,
-      examples: { twoTexts: { summary: 'Two texts', value: PREDICT_REQUEST_EXAMPLE } },
+      examples: {
+        twoTexts: { summary: 'Two texts', value: PREDICT_REQUEST_EXAMPLE },
+        topLabelWithDetails: {
+          summary: 'The top label only, with details (top_k, details)',
+          value: PREDICT_OPTIONS_REQUEST_EXAMPLE,
+        },
+      },
     }),
     ApiOkResponse({
       description: 'One prediction per text.',
       type: PredictResponseDto,
-      example: PREDICT_RESPONSE_EXAMPLE,
+      examples: {
+        twoTexts: { summary: 'Two texts', value: PREDICT_RESPONSE_EXAMPLE },
+        topLabelWithDetails: {
+          summary: 'The top label only, with details (a first request: every text from the model)',
+          value: PREDICT_OPTIONS_RESPONSE_EXAMPLE,
+        },
+      },
       headers: { 'X-Cache': headerRef('X-Cache'), ...RATE_LIMIT_STATUS_HEADERS, ...headers },
     }),
     ApiProblemResponses(path, [400, 401, 413, 415, 422, 429, 503]),

@@ -78,6 +78,8 @@ describe('examples in openapi.yaml', () => {
         'GET /v1/model 429 application/problem+json',
         'GET /v1/model 503 application/problem+json',
         'POST /v1/sentiment/predict request application/json',
+        'POST /v1/sentiment/predict request application/json',
+        'POST /v1/sentiment/predict 200 application/json',
         ...[200, 400, 401, 413, 415, 422, 429, 503].map(
           (s) => `POST /v1/sentiment/predict ${s} application/${s === 200 ? 'json' : 'problem+json'}`,
         ),
@@ -127,6 +129,35 @@ describe('examples in openapi.yaml are real answers of the service', () => {
     response.body.predictions.forEach((prediction: { score: number }[], i: number) =>
       prediction.forEach((s, j) => expect(Math.abs(s.score - documented.predictions[i][j].score)).toBeLessThan(1e-6)),
     );
+  });
+
+  it('predict: each named response example answers the request example of its name, on a fresh cache', async () => {
+    type Named = Record<string, { value: { model: string; predictions: unknown; details?: unknown } }>;
+    const operation = document.paths['/v1/sentiment/predict'].post as unknown as {
+      requestBody: { content: Record<string, { examples: Record<string, { value: object }> }> };
+      responses: Record<string, { content: Record<string, { examples: Named }> }>;
+    };
+    const requests = operation.requestBody.content['application/json'].examples;
+    const responses = operation.responses['200'].content['application/json'].examples;
+    expect(Object.keys(responses).sort()).toEqual(Object.keys(requests).sort());
+    const fresh = await startTestApp();
+    try {
+      for (const [name, { value }] of Object.entries(requests).reverse()) {
+        const response = await request(fresh.app.getHttpServer()).post('/v1/sentiment/predict').send(value);
+        expect(response.status).toBe(200);
+        const documented = responses[name].value;
+        expect(response.body.details).toEqual(documented.details);
+        const scores = (body: { predictions: unknown }) => body.predictions as { label: string; score: number }[][];
+        expect(scores(response.body).map((p) => p.map((s) => s.label))).toEqual(
+          scores(documented).map((p) => p.map((s) => s.label)),
+        );
+        scores(response.body).forEach((prediction, i) =>
+          prediction.forEach((s, j) => expect(Math.abs(s.score - scores(documented)[i][j].score)).toBeLessThan(1e-6)),
+        );
+      }
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('model info: the documented response has the real shape and the real fixed values', async () => {

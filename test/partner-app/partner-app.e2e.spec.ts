@@ -10,7 +10,7 @@ const PARTNER_APP = join(process.cwd(), 'test-output', 'partner-app', 'main.js')
 
 interface Report {
   model: { id: string; labels: string[]; maxBatchSize: number };
-  verdicts: { text: string; label: string; confidence: number }[];
+  verdicts: { text: string; label: string; confidence: number; tokens: number; truncated: boolean }[];
   empty: { status: number; type: string; paths: string[]; retryAfterSeconds?: number };
   notReady: { status: number; type: string; paths: string[]; retryAfterSeconds?: number };
 }
@@ -47,10 +47,12 @@ describe('partner app on the generated SDK', () => {
     });
   });
 
-  it('gets a typed verdict per review, in order', () => {
-    expect(report.verdicts.map(({ text, label }) => ({ text, label }))).toEqual([
-      { text: 'I love this phone', label: 'POSITIVE' },
-      { text: 'Terrible battery, I hate it', label: 'NEGATIVE' },
+  it('gets a typed verdict per review, in order, with top_k and details', () => {
+    const long = `${'great '.repeat(600)}`;
+    expect(report.verdicts.map(({ text, label, tokens, truncated }) => ({ text, label, tokens, truncated }))).toEqual([
+      { text: 'I love this phone', label: 'POSITIVE', tokens: 6, truncated: false },
+      { text: 'Terrible battery, I hate it', label: 'NEGATIVE', tokens: 8, truncated: false },
+      { text: long, label: 'POSITIVE', tokens: 602, truncated: true },
     ]);
     for (const { confidence } of report.verdicts) {
       expect(confidence).toBeGreaterThan(0.5);

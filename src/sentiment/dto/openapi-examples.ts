@@ -24,6 +24,22 @@ export const PREDICT_RESPONSE_EXAMPLE: PredictResponseDto = {
   ],
 };
 
+/** The options most callers want: the winning label only, and how each text was read. */
+export const PREDICT_OPTIONS_REQUEST_EXAMPLE: PredictRequestDto = {
+  text: ['I love you', 'I hate you'],
+  top_k: 1,
+  details: true,
+};
+
+export const PREDICT_OPTIONS_RESPONSE_EXAMPLE: PredictResponseDto = {
+  model: 'distilbert-sst2-afinn-baseline-base',
+  predictions: [[{ label: 'POSITIVE', score: 0.9900000104612775 }], [{ label: 'NEGATIVE', score: 0.9900000104612775 }]],
+  details: [
+    { tokens: 5, truncated: false, cache: 'miss' },
+    { tokens: 5, truncated: false, cache: 'miss' },
+  ],
+};
+
 export const MODEL_INFO_EXAMPLE: ModelInfoDto = {
   id: 'sentiment-api/distilbert-sst2-afinn-baseline-base',
   name: 'distilbert-sst2-afinn-baseline-base',

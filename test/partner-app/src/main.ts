@@ -10,7 +10,7 @@ if (!readyUrl || !loadingUrl) {
 
 const moderator = new ReviewModerator(readyUrl);
 const model = await moderator.model();
-const verdicts = await moderator.judge(['I love this phone', 'Terrible battery, I hate it']);
+const verdicts = await moderator.judge(['I love this phone', 'Terrible battery, I hate it', `${'great '.repeat(600)}`]);
 const empty = await moderator.judge([]);
 const notReady = await new ReviewModerator(loadingUrl).judge(['Great service']);
 
