@@ -3,20 +3,21 @@
 // openapi.yaml (contract-request.ts).
 import request from '../support/contract-request.js';
 import { expectProblem } from '../support/problem-assertions.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { startTestApp } from '../support/test-app.js';
 
 const BULK_PREDICT = '/project/bulk-predict';
 const DEPRECATED_SINCE = '@1796083200'; // 2026-12-01T00:00:00Z
 
-describe('the FastAPI original’s requests (real app, tiny baseline model)', () => {
-  let t: TestApp;
-  let server: ReturnType<TestApp['app']['getHttpServer']>;
+describe('the FastAPI original’s requests (built server, tiny baseline model)', () => {
+  let built: ServerProcess;
+  let server: string;
 
   beforeAll(async () => {
-    t = await startTestApp();
-    server = t.app.getHttpServer();
+    built = await startServerProcess('original-clients');
+    server = built.baseUrl;
   });
-  afterAll(() => t.close());
+  afterAll(() => built?.stop());
 
   it('GET / is 404, /docs is HTML and /openapi.json is JSON', async () => {
     const root = await request(server).get('/');
@@ -82,15 +83,15 @@ describe('the FastAPI original’s requests (real app, tiny baseline model)', ()
 });
 
 describe('the FastAPI original’s routes with API keys', () => {
-  let t: TestApp;
+  let built: ServerProcess;
 
   beforeAll(async () => {
-    t = await startTestApp({ API_KEYS: 'compat-key-0123456789abcdef' });
+    built = await startServerProcess('original-clients-keys', { API_KEYS: 'compat-key-0123456789abcdef' });
   });
-  afterAll(() => t.close());
+  afterAll(() => built?.stop());
 
   it('bulk-predict needs a key as /v1 does; health stays open', async () => {
-    const server = t.app.getHttpServer();
+    const server = built.baseUrl;
     const refused = await request(server)
       .post(BULK_PREDICT)
       .send({ text: ['I love you.'] });

@@ -2,23 +2,23 @@
 // generated multi-label baseline, three labels, sigmoid per label unless a request says otherwise.
 import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import request from '../support/contract-request.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 type Prediction = { label: string; score: number }[];
 const PREDICT = '/v1/sentiment/predict';
 const sigmoid = (logit: number) => 1 / (1 + Math.exp(-logit));
 const sum = (prediction: Prediction) => prediction.reduce((total, { score }) => total + score, 0);
 
-describe('a multi-label model (generated multi-label baseline, tiny)', () => {
-  let t: TestApp;
-  let server: ReturnType<TestApp['app']['getHttpServer']>;
+describe('a multi-label model (built server, generated multi-label baseline, tiny)', () => {
+  let built: ServerProcess;
+  let server: string;
   const post = (body: object) => request(server).post(PREDICT).send(body);
 
   beforeAll(async () => {
-    t = await startTestApp({ MODEL_ID: baselineModelId('tiny', 'multi-label') });
-    server = t.app.getHttpServer();
+    built = await startServerProcess('multi-label', { MODEL_ID: baselineModelId('tiny', 'multi-label') });
+    server = built.baseUrl;
   });
-  afterAll(() => t.close());
+  afterAll(() => built?.stop());
 
   it('describes itself as multi-label, scored by sigmoid', async () => {
     const info = await request(server).get('/v1/model');

@@ -1,8 +1,8 @@
 // Request options (top_k, function_to_apply, truncate, truncation_direction, details) through the
-// real app on the tiny baseline; responses are also checked against openapi.yaml.
+// built server on the tiny baseline; responses are also checked against openapi.yaml.
 import request from '../support/contract-request.js';
 import { expectProblem } from '../support/problem-assertions.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 type Prediction = { label: string; score: number }[];
 const PREDICT = '/v1/sentiment/predict';
@@ -14,18 +14,18 @@ function byLabel(prediction: Prediction): Record<string, number> {
   return Object.fromEntries(prediction.map(({ label, score }) => [label, score]));
 }
 
-describe('predict options (real app, tiny baseline model)', () => {
-  let t: TestApp;
-  let server: ReturnType<TestApp['app']['getHttpServer']>;
+describe('predict options (built server, tiny baseline model)', () => {
+  let built: ServerProcess;
+  let server: string;
   let labels: string[];
   const post = (body: object) => request(server).post(PREDICT).send(body);
 
   beforeAll(async () => {
-    t = await startTestApp();
-    server = t.app.getHttpServer();
-    labels = t.model.requireInfo().labels;
+    built = await startServerProcess('predict-options');
+    server = built.baseUrl;
+    labels = (await request(server).get('/v1/model')).body.labels as string[];
   });
-  afterAll(() => t.close());
+  afterAll(() => built?.stop());
 
   it('answers exactly as before with every option at its default', async () => {
     const text = ['options: I love it', 'options: I hate it'];
