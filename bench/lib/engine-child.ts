@@ -68,6 +68,8 @@ async function main(): Promise<void> {
       modelDir: input.modelDir,
       modelDtype: input.dtype,
       allowRemoteModels: false,
+      hubEndpoint: 'https://huggingface.co',
+      modelRevision: 'main',
       modelFallback: 'none',
       baselinePreset: 'base',
       threads,
