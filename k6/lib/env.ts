@@ -16,6 +16,13 @@ export function textFromEnv(name: string, fallback: string): string {
   return raw === undefined || raw === '' ? fallback : raw;
 }
 
+/**
+ * An API key for a service with `API_KEYS`, sent on every request as `Authorization: Bearer`;
+ * unset or empty sends none. Give it through the environment (`API_KEY=… k6 run`), not `-e`, so it
+ * stays out of the shell history and the process list.
+ */
+export const API_KEY = textFromEnv('API_KEY', '');
+
 /** Where the service listens, without a trailing slash. */
 export const BASE_URL = textFromEnv('BASE_URL', 'http://localhost:8000').replace(/\/+$/, '');
 
