@@ -5,7 +5,7 @@ import type { UnavailableError } from '../common/unavailable-error.js';
 import type { Prediction } from '../model/label-scores.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import { systemClock } from './clock.js';
-import { TokenScheduler, type SchedulerListener } from './token-scheduler.js';
+import { TokenScheduler, type Priority, type SchedulerListener } from './token-scheduler.js';
 
 /** How many times its expected time a model call may take before the worker counts as wedged. */
 const WATCHDOG_FACTOR = 10;
@@ -15,8 +15,10 @@ export interface ClassifyOptions {
   flow?: string;
   /** Identical texts are computed once only within one scope (a tenant), never across. */
   scope?: string;
-  /** Aborted when the client hangs up. */
+  /** Aborted when the client hangs up (or its job is cancelled). */
   signal?: AbortSignal;
+  /** `bulk` (job chunks) only fills idle model time and is never refused; default `interactive`. */
+  priority?: Priority;
 }
 
 /**
@@ -81,13 +83,13 @@ export class InferenceService {
   async classify(texts: readonly string[], options: ClassifyOptions = {}): Promise<Prediction[]> {
     // Before the model is ready, or when nothing could be admitted, fail before tokenizing.
     this.model.requireInfo();
-    const refusal = this.refuseEarly();
+    const refusal = options.priority === 'bulk' ? undefined : this.refuseEarly();
     if (refusal) throw refusal;
     const sequences = await this.model.tokenize(texts);
     const prefix = options.scope === undefined ? '' : `${options.scope}\u0000`;
     return this.scheduler.submit(
       texts.map((text, i) => ({ key: prefix + text, tokens: sequences[i] })),
-      { flow: options.flow, signal: options.signal },
+      { flow: options.flow, signal: options.signal, priority: options.priority },
     );
   }
 }
