@@ -88,6 +88,23 @@ export interface Settings {
   readonly trustProxy: boolean | readonly string[];
   /** Limits of the HTTP server itself (Node/Fastify), against clients that are slow or hold connections. */
   readonly http: HttpServerLimits;
+  /** Bulk scoring jobs (need `REDIS_URL`). */
+  readonly jobs: JobSettings;
+}
+
+export interface JobSettings {
+  /** Most texts (NDJSON lines) one job may hold (`JOB_MAX_TEXTS`). */
+  readonly maxTexts: number;
+  /** Most bytes of one job's NDJSON body (`JOB_MAX_BYTES`). */
+  readonly maxBytes: number;
+  /** Texts per chunk, the unit a worker takes from the queue (`JOB_CHUNK_TEXTS`). */
+  readonly chunkTexts: number;
+  /** How long a job's status and results stay in Redis after its last change (`JOB_RESULT_TTL_SECONDS`). */
+  readonly resultTtlSeconds: number;
+  /** Texts of unexpired jobs one API key may hold at once (`JOB_STORED_TEXTS_PER_KEY`). */
+  readonly storedTextsPerKey: number;
+  /** Chunks this replica works on at once (`JOB_WORKER_CONCURRENCY`). */
+  readonly workerConcurrency: number;
 }
 
 export interface HttpServerLimits {
@@ -372,6 +389,17 @@ function connectionTimeout(env: Environment, inferenceDeadlineMs: number): numbe
   return value;
 }
 
+function jobSettings(env: Environment): JobSettings {
+  return {
+    maxTexts: integer(env, 'JOB_MAX_TEXTS', 1_000_000, 1, 100_000_000),
+    maxBytes: integer(env, 'JOB_MAX_BYTES', 256 * MIB, 1024, 16 * 1024 * MIB),
+    chunkTexts: integer(env, 'JOB_CHUNK_TEXTS', 256, 1, 10_000),
+    resultTtlSeconds: integer(env, 'JOB_RESULT_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
+    storedTextsPerKey: integer(env, 'JOB_STORED_TEXTS_PER_KEY', 5_000_000, 1, 1_000_000_000),
+    workerConcurrency: integer(env, 'JOB_WORKER_CONCURRENCY', 2, 1, 64),
+  };
+}
+
 export const DEFAULT_MODEL_ID = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
 const MIB = 1024 * 1024;
 
@@ -428,6 +456,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     trustProxy: trustProxy(env),
     http: httpServerLimits(env, requestTimeoutMs),
+    jobs: jobSettings(env),
   };
   requireProductionSafety(settings);
   return settings;

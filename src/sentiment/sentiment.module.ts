@@ -10,5 +10,6 @@ import { SentimentService } from './sentiment.service.js';
   imports: [ModelModule, InferenceModule, CacheModule],
   controllers: [SentimentController],
   providers: [SentimentService, PredictRequestPipe],
+  exports: [SentimentService],
 })
 export class SentimentModule {}

@@ -26,6 +26,20 @@ export interface PredictContext {
   clientGone?: () => AbortSignal;
 }
 
+/** Whose job a chunk belongs to, as stored with the job (never the API key itself). */
+export interface BulkOwner {
+  /** The cache scope of the key (`tenantOf`); undefined when entries are shared. */
+  cacheTenant?: string;
+  /** The key's fairness flow. */
+  flow?: string;
+}
+
+export interface BulkOutcome {
+  predictions: Prediction[];
+  /** Distinct texts answered from the cache. */
+  cacheHits: number;
+}
+
 @Injectable()
 export class SentimentService {
   constructor(
@@ -55,6 +69,32 @@ export class SentimentService {
       tenant,
     );
     return { model: info.name, predictions, cacheStatus: status };
+  }
+
+  /**
+   * A job chunk's texts, for whoever owns the job: the same cache entries and model as the predict
+   * route (so the same answers), but at bulk priority, which only fills idle model time. Also counts
+   * the distinct texts the cache answered.
+   */
+  async predictBulk(texts: readonly string[], owner: BulkOwner, signal?: AbortSignal): Promise<BulkOutcome> {
+    const info = this.model.requireInfo();
+    let computed = 0;
+    const { predictions, status } = await this.cache.predict(
+      texts,
+      info,
+      (misses) => {
+        computed = misses.length;
+        return this.inference.classify(misses, {
+          flow: owner.flow,
+          scope: owner.cacheTenant,
+          signal,
+          priority: 'bulk',
+        });
+      },
+      owner.cacheTenant,
+    );
+    const cacheHits = status === 'BYPASS' ? 0 : new Set(texts).size - computed;
+    return { predictions, cacheHits };
   }
 
   modelInfo(): ModelInfoDto {
