@@ -58,7 +58,7 @@ describe('bulk jobs (in-process app, real redis-server, tiny baseline)', () => {
       const expected = await b.predict(texts.slice(start, start + 1000));
       expected.forEach((prediction, i) => expectSamePrediction(lines[start + i].predictions, prediction));
     }
-  });
+  }, 240_000);
 
   it('hides a job from every other key: status, results and cancel answer 404', async () => {
     const submitted = await a.submit(ndjson(freshTexts(3)));
