@@ -30,11 +30,13 @@ export interface ClassifyOptions {
 export class InferenceService {
   readonly scheduler: TokenScheduler<Prediction>;
   private readonly listeners: SchedulerListener[] = [];
+  private readonly bulkTokenizeSlice: number;
 
   constructor(
     private readonly model: SentimentModel,
     @Inject(SETTINGS) settings: Settings,
   ) {
+    this.bulkTokenizeSlice = settings.batchMaxTexts;
     const fanOut: SchedulerListener = {
       onCall: (call) => this.listeners.forEach((listener) => listener.onCall?.(call)),
       onAdmit: (texts, tokens) => this.listeners.forEach((listener) => listener.onAdmit?.(texts, tokens)),
@@ -80,12 +82,25 @@ export class InferenceService {
     return refusal;
   }
 
+  /**
+   * The tokenizer worker takes one message at a time: bulk texts go in slices of one model call's
+   * worth, so an interactive request's tokenization waits for at most one slice, not a whole chunk.
+   */
+  private async tokenizeInSlices(texts: readonly string[]): Promise<Int32Array[]> {
+    const sequences: Int32Array[] = [];
+    for (let start = 0; start < texts.length; start += this.bulkTokenizeSlice) {
+      sequences.push(...(await this.model.tokenize(texts.slice(start, start + this.bulkTokenizeSlice))));
+    }
+    return sequences;
+  }
+
   async classify(texts: readonly string[], options: ClassifyOptions = {}): Promise<Prediction[]> {
     // Before the model is ready, or when nothing could be admitted, fail before tokenizing.
     this.model.requireInfo();
     const refusal = options.priority === 'bulk' ? undefined : this.refuseEarly();
     if (refusal) throw refusal;
-    const sequences = await this.model.tokenize(texts);
+    const sequences =
+      options.priority === 'bulk' ? await this.tokenizeInSlices(texts) : await this.model.tokenize(texts);
     const prefix = options.scope === undefined ? '' : `${options.scope}\u0000`;
     return this.scheduler.submit(
       texts.map((text, i) => ({ key: prefix + text, tokens: sequences[i] })),
