@@ -446,6 +446,10 @@ export type SubmitJobErrors = {
    * Jobs need Redis (`REDIS_URL`); this deployment runs without it.
    */
   501: Problem;
+  /**
+   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   */
+  503: Problem;
 };
 
 export type SubmitJobError = SubmitJobErrors[keyof SubmitJobErrors];
@@ -488,6 +492,10 @@ export type CancelJobErrors = {
    * Jobs need Redis (`REDIS_URL`); this deployment runs without it.
    */
   501: Problem;
+  /**
+   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   */
+  503: Problem;
 };
 
 export type CancelJobError = CancelJobErrors[keyof CancelJobErrors];
@@ -530,6 +538,10 @@ export type GetJobErrors = {
    * Jobs need Redis (`REDIS_URL`); this deployment runs without it.
    */
   501: Problem;
+  /**
+   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   */
+  503: Problem;
 };
 
 export type GetJobError = GetJobErrors[keyof GetJobErrors];
@@ -572,6 +584,10 @@ export type GetJobResultsErrors = {
    * Jobs need Redis (`REDIS_URL`); this deployment runs without it.
    */
   501: Problem;
+  /**
+   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   */
+  503: Problem;
 };
 
 export type GetJobResultsError = GetJobResultsErrors[keyof GetJobResultsErrors];

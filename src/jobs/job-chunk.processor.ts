@@ -1,4 +1,4 @@
-import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 import { SETTINGS } from '../config/config.module.js';
@@ -31,7 +31,7 @@ export class BulkWork {
  * results are stored already records nothing).
  */
 @Processor(JOB_CHUNK_QUEUE, { lockDuration: LOCK_MS, stalledInterval: STALLED_CHECK_MS, maxStalledCount: MAX_STALLS })
-export class JobChunkProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class JobChunkProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('JobWorker');
   private outageReported = false;
 
@@ -47,6 +47,15 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
   onApplicationBootstrap(): void {
     // The decorator's options are fixed at compile time; the setting is read at start.
     this.worker.concurrency = this.settings.jobs.workerConcurrency;
+  }
+
+  /**
+   * With Redis up, @nestjs/bullmq closes the worker gracefully (running chunks finish). With Redis
+   * unreachable that close would wait forever on QUIT: force it (a running chunk's lock lapses and
+   * another replica takes the chunk again).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.store.isUp()) await this.worker.close(true).catch(() => undefined);
   }
 
   async process(chunkJob: Job<ChunkData>): Promise<void> {

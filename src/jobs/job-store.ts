@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from 'bullmq';
+import type { Redis } from 'ioredis';
 
 /** A job's life: waiting for a worker, worked on, and one of the three ends. */
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -80,44 +80,55 @@ return -1`;
 /**
  * Jobs in Redis: a status hash per job, its texts staged per chunk until a worker has answered
  * them, its results as one NDJSON block per chunk, each owner's quota, and idempotency keys. Every
- * key expires (`JOB_RESULT_TTL_SECONDS` after the job's last change). Uses BullMQ's own connection
- * of the queue (ioredis): job state must not be skipped the way the cache's breaker skips Redis.
+ * key expires (`JOB_RESULT_TTL_SECONDS` after the job's last change). Its own ioredis connection,
+ * without an offline queue: while Redis is unreachable a call fails at once (the route answers 503)
+ * instead of waiting for a reconnect, and job state is never skipped the way the cache skips Redis.
  */
 export class JobStore {
   constructor(
-    private readonly client: () => Promise<RedisClient>,
+    private readonly redis: Redis,
     private readonly ttlSeconds: number,
   ) {}
 
+  /** Connected to Redis now. */
+  isUp(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    // disconnect, not quit: nothing needs flushing, and a hung Redis would never answer QUIT.
+    this.redis.disconnect();
+  }
+
   async stageChunk(id: string, chunk: number, texts: StoredText[]): Promise<void> {
-    await (await this.client()).set(inputKey(id, chunk), JSON.stringify(texts), 'EX', this.ttlSeconds);
+    await this.redis.set(inputKey(id, chunk), JSON.stringify(texts), 'EX', this.ttlSeconds);
   }
 
   async chunkTexts(id: string, chunk: number): Promise<StoredText[] | undefined> {
-    const raw = await (await this.client()).get(inputKey(id, chunk));
+    const raw = await this.redis.get(inputKey(id, chunk));
     return raw === null ? undefined : (JSON.parse(raw) as StoredText[]);
   }
 
   async dropStaged(id: string, chunks: number): Promise<void> {
     const keys = Array.from({ length: chunks }, (_, chunk) => inputKey(id, chunk));
-    if (keys.length > 0) await (await this.client()).del(...keys);
+    if (keys.length > 0) await this.redis.del(...keys);
   }
 
   /** The job that `idempotencyKey` named for this owner, if any. */
   async idempotentJob(owner: string, idempotencyKey: string): Promise<string | undefined> {
-    return (await (await this.client()).get(idempotencyKeyOf(owner, idempotencyKey))) ?? undefined;
+    return (await this.redis.get(idempotencyKeyOf(owner, idempotencyKey))) ?? undefined;
   }
 
   /** Binds the key to `id` unless it names a job already; returns the job it names. */
   async bindIdempotencyKey(owner: string, idempotencyKey: string, id: string): Promise<string> {
-    const client = await this.client();
+    const client = this.redis;
     const key = idempotencyKeyOf(owner, idempotencyKey);
     const set = await client.set(key, id, 'EX', this.ttlSeconds, 'NX');
     return set === 'OK' ? id : ((await client.get(key)) ?? id);
   }
 
   async releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void> {
-    await (await this.client()).del(idempotencyKeyOf(owner, idempotencyKey));
+    await this.redis.del(idempotencyKeyOf(owner, idempotencyKey));
   }
 
   /** Reserves quota room; undefined when reserved, else the epoch ms when room may free up. */
@@ -129,17 +140,22 @@ export class JobStore {
     now: number,
   ): Promise<number | undefined> {
     const expiresAt = now + this.ttlSeconds * 1000;
-    const answer = (await (
-      await this.client()
-    ).eval(RESERVE, 1, quotaKey(owner), now, quotaMember(texts, id), texts, quota, expiresAt)) as number;
+    const answer = (await this.redis.eval(
+      RESERVE,
+      1,
+      quotaKey(owner),
+      now,
+      quotaMember(texts, id),
+      texts,
+      quota,
+      expiresAt,
+    )) as number;
     return answer === -1 ? undefined : answer;
   }
 
   async create(record: JobRecord): Promise<void> {
     const { id, owner, cacheTenant, state, total, chunks, createdAt } = record;
-    await (
-      await this.client()
-    )
+    await this.redis
       .multi()
       .hset(metaKey(id), { owner, cacheTenant, state, total, chunks, done: 0, cacheHits: 0, chunksDone: 0, createdAt })
       .expire(metaKey(id), this.ttlSeconds)
@@ -147,7 +163,7 @@ export class JobStore {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const fields = await (await this.client()).hgetall(metaKey(id));
+    const fields = await this.redis.hgetall(metaKey(id));
     if (!fields.state) return undefined;
     const optional = (name: string) => (fields[name] ? Number(fields[name]) : undefined);
     return {
@@ -167,14 +183,12 @@ export class JobStore {
   }
 
   async markStarted(id: string, now: number): Promise<void> {
-    await (await this.client()).eval(START, 1, metaKey(id), now);
+    await this.redis.eval(START, 1, metaKey(id), now);
   }
 
   /** Stores a chunk's result lines once; false when they were stored already or the job ended. */
   async recordChunk(job: JobRecord, chunk: number, lines: string, texts: number, cacheHits: number, now: number) {
-    const recorded = await (
-      await this.client()
-    ).eval(
+    const recorded = await this.redis.eval(
       RECORD_CHUNK,
       4,
       metaKey(job.id),
@@ -195,9 +209,7 @@ export class JobStore {
 
   /** Ends a job still queued or running as failed or cancelled (cancelled drops its results and quota). */
   async end(job: JobRecord, state: 'failed' | 'cancelled', now: number, error = ''): Promise<boolean> {
-    const ended = await (
-      await this.client()
-    ).eval(
+    const ended = await this.redis.eval(
       END,
       3,
       metaKey(job.id),
@@ -213,7 +225,7 @@ export class JobStore {
 
   /** The result lines of the chunks done in a row from the first, one NDJSON block per chunk. */
   async *finishedPrefix(job: JobRecord): AsyncGenerator<string> {
-    const client = await this.client();
+    const client = this.redis;
     for (let chunk = 0; chunk < job.chunks; chunk++) {
       const block = await client.hget(resultsKey(job.id), String(chunk));
       if (block === null) return;

@@ -36,13 +36,26 @@ import {
   type ProblemResponse,
   type ProblemStatus,
 } from '../http/openapi-responses.js';
-import { JOBS_NEED_REDIS_DETAIL } from '../http/problem-details.js';
+import { JOBS_NEED_REDIS_DETAIL, JOBS_UNAVAILABLE_DETAIL } from '../http/problem-details.js';
 import { ProblemError, problemType } from '../http/problem.js';
 import { JobStatusDto, jobStatus } from './dto/job-status.dto.js';
 import { JOBS } from './job-queue.js';
 import { jobNotFound, type JobCaller, type JobsService } from './jobs.service.js';
 
 export const NDJSON = 'application/x-ndjson';
+
+const JOBS_UNAVAILABLE: ProblemResponse = {
+  description: 'The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.',
+  example: {
+    type: problemType('jobs-unavailable'),
+    title: 'Service Unavailable',
+    status: 503,
+    detail: JOBS_UNAVAILABLE_DETAIL,
+  },
+};
+
+/** What the status, results and cancel routes' refusals mean, where the predict route's differ. */
+const JOB_PROBLEMS: Partial<Record<ProblemStatus, ProblemResponse>> = { 503: JOBS_UNAVAILABLE };
 
 /** What the submit route's refusals mean (not what they mean for the predict route). */
 const SUBMIT_PROBLEMS: Partial<Record<ProblemStatus, ProblemResponse>> = {
@@ -76,6 +89,7 @@ const SUBMIT_PROBLEMS: Partial<Record<ProblemStatus, ProblemResponse>> = {
       errors: [{ path: 'line[3].text', message: 'must be a string (got number)' }],
     },
   },
+  503: JOBS_UNAVAILABLE,
 };
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
@@ -120,7 +134,7 @@ export class JobsController {
       ...RATE_LIMIT_STATUS_HEADERS,
     },
   })
-  @ApiProblemResponses('/v1/sentiment/jobs', [401, 409, 413, 415, 422, 429, 501], SUBMIT_PROBLEMS)
+  @ApiProblemResponses('/v1/sentiment/jobs', [401, 409, 413, 415, 422, 429, 501, 503], SUBMIT_PROBLEMS)
   async submit(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -158,7 +172,7 @@ export class JobsController {
   })
   @ApiParam({ name: 'id', description: 'The job id.', schema: { type: 'string', format: 'uuid' } })
   @ApiOkResponse({ description: 'The job.', type: JobStatusDto, headers: RATE_LIMIT_STATUS_HEADERS })
-  @ApiProblemResponses('/v1/sentiment/jobs/{id}', [401, 404, 429, 501])
+  @ApiProblemResponses('/v1/sentiment/jobs/{id}', [401, 404, 429, 501, 503], JOB_PROBLEMS)
   async status(@Param('id') id: string, @Req() request: FastifyRequest): Promise<JobStatusDto> {
     return jobStatus(await this.available().get(this.caller(request), validId(id)));
   }
@@ -183,7 +197,7 @@ export class JobsController {
     },
     headers: RATE_LIMIT_STATUS_HEADERS,
   })
-  @ApiProblemResponses('/v1/sentiment/jobs/{id}/results', [401, 404, 429, 501])
+  @ApiProblemResponses('/v1/sentiment/jobs/{id}/results', [401, 404, 429, 501, 503], JOB_PROBLEMS)
   async results(@Param('id') id: string, @Req() request: FastifyRequest): Promise<StreamableFile> {
     const blocks = await this.available().results(this.caller(request), validId(id));
     return new StreamableFile(Readable.from(blocks), { type: NDJSON });
@@ -198,7 +212,7 @@ export class JobsController {
   })
   @ApiParam({ name: 'id', description: 'The job id.', schema: { type: 'string', format: 'uuid' } })
   @ApiOkResponse({ description: 'The job after cancelling.', type: JobStatusDto, headers: RATE_LIMIT_STATUS_HEADERS })
-  @ApiProblemResponses('/v1/sentiment/jobs/{id}', [401, 404, 429, 501])
+  @ApiProblemResponses('/v1/sentiment/jobs/{id}', [401, 404, 429, 501, 503], JOB_PROBLEMS)
   async cancel(@Param('id') id: string, @Req() request: FastifyRequest): Promise<JobStatusDto> {
     return jobStatus(await this.available().cancel(this.caller(request), validId(id)));
   }

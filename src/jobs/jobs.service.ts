@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { SETTINGS } from '../config/config.module.js';
@@ -19,6 +20,8 @@ import {
 } from './job-queue.js';
 import type { JobRecord, JobStore, StoredText } from './job-store.js';
 
+const DISCONNECT_WAIT_MS = 200;
+
 /** Who submits or reads a job: the key's identity (the job's owner) and its cache scope. */
 export interface JobCaller {
   owner: string;
@@ -36,7 +39,7 @@ export interface Submitted {
  * every replica's workers, answers status and results to the owner only, and cancels.
  */
 @Injectable()
-export class JobsService {
+export class JobsService implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Jobs');
   /** Counted by this replica, for metrics. */
   readonly transitions = { submitted: 0, cancelled: 0 };
@@ -48,6 +51,20 @@ export class JobsService {
   ) {
     // Without a listener a lost Redis connection would crash the process; routes answer 503 meanwhile.
     queue.on('error', () => undefined);
+  }
+
+  /**
+   * BullMQ closes its queue with QUIT, which an unreachable Redis never answers: then its connection
+   * is dropped first, so the closing that follows (in @nestjs/bullmq) returns at once.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.store.isUp()) return;
+    // disconnect() waits for an 'end' that a connection already lost may never emit: not for long.
+    await Promise.race([this.queue.disconnect().catch(() => undefined), setTimeout(DISCONNECT_WAIT_MS)]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
   }
 
   async submit(caller: JobCaller, body: Readable, idempotencyKey?: string): Promise<Submitted> {

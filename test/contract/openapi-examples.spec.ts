@@ -1,7 +1,7 @@
 import type { Response } from 'supertest';
 import request from '../support/contract-request.js';
 import { loadOpenApiDocument, OpenApiContract } from '../support/openapi-contract.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 type Json = Record<string, unknown>;
@@ -82,12 +82,12 @@ describe('examples in openapi.yaml', () => {
         ...[200, 400, 401, 413, 415, 422, 429, 503].map(
           (s) => `POST /v1/sentiment/predict ${s} application/${s === 200 ? 'json' : 'problem+json'}`,
         ),
-        ...[401, 409, 413, 415, 422, 429, 501].map((s) => `POST /v1/sentiment/jobs ${s} application/problem+json`),
+        ...[401, 409, 413, 415, 422, 429, 501, 503].map((s) => `POST /v1/sentiment/jobs ${s} application/problem+json`),
         ...[
           'GET /v1/sentiment/jobs/{id}',
           'DELETE /v1/sentiment/jobs/{id}',
           'GET /v1/sentiment/jobs/{id}/results',
-        ].flatMap((operation) => [401, 404, 429, 501].map((s) => `${operation} ${s} application/problem+json`)),
+        ].flatMap((operation) => [401, 404, 429, 501, 503].map((s) => `${operation} ${s} application/problem+json`)),
       ].sort(),
     );
   });
@@ -105,9 +105,11 @@ describe('examples in openapi.yaml are real answers of the service', () => {
   let redis: RedisServer;
   /** Jobs need Redis; its limits are the ones the job examples show. */
   let jobs: TestApp;
+  /** Jobs with their Redis unreachable (nothing listens on its port). */
+  let jobsDown: TestApp;
   beforeAll(async () => {
     redis = await startRedisServer();
-    [ready, loading, secured, limited, jobs] = await Promise.all([
+    [ready, loading, secured, limited, jobs, jobsDown] = await Promise.all([
       startTestApp(),
       startTestApp({}, { loadModel: false }),
       startTestApp({ API_KEYS: 'contract-test-key-0123456789' }),
@@ -116,10 +118,18 @@ describe('examples in openapi.yaml are real answers of the service', () => {
         { REDIS_URL: redis.url, JOB_MAX_BYTES: '1024', JOB_STORED_TEXTS_PER_KEY: '1', RATE_LIMIT_ENABLED: 'false' },
         { loadModel: false },
       ),
+      freePort().then((port) => startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` }, { loadModel: false })),
     ]);
   });
   afterAll(async () => {
-    await Promise.all([ready?.close(), loading?.close(), secured?.close(), limited?.close(), jobs?.close()]);
+    await Promise.all([
+      ready?.close(),
+      loading?.close(),
+      secured?.close(),
+      limited?.close(),
+      jobs?.close(),
+      jobsDown?.close(),
+    ]);
     await redis?.stop();
   });
 
@@ -160,7 +170,7 @@ describe('examples in openapi.yaml are real answers of the service', () => {
   const problemRecipes: Record<
     string,
     (
-      server: { ready: Server; loading: Server; secured: Server; limited: Server; jobs: Server },
+      server: { ready: Server; loading: Server; secured: Server; limited: Server; jobs: Server; jobsDown: Server },
       path: string,
     ) => Promise<Response>
   > = {
@@ -222,6 +232,10 @@ describe('examples in openapi.yaml are real answers of the service', () => {
         ? request(limited).post(path).set('Content-Type', NDJSON).send('{"text": "a"}\n')
         : request(limited).get(path);
     },
+    '503': ({ jobsDown }, path) =>
+      path.endsWith('/jobs')
+        ? request(jobsDown).post(path).set('Content-Type', NDJSON).send('{"text": "a"}\n')
+        : request(jobsDown).get(path.replace('{id}', '0b8e5a3c-6f1d-4e2a-9c7b-5d4e3f2a1b0c')),
     '501': ({ ready }, path) =>
       path.endsWith('/jobs')
         ? request(ready).post(path).set('Content-Type', NDJSON).send('{"text": "a"}\n')
@@ -240,6 +254,7 @@ describe('examples in openapi.yaml are real answers of the service', () => {
         secured: secured.app.getHttpServer(),
         limited: limited.app.getHttpServer(),
         jobs: jobs.app.getHttpServer(),
+        jobsDown: jobsDown.app.getHttpServer(),
       },
       e.path,
     );
