@@ -4,6 +4,7 @@ import { CacheModule } from './cache/cache.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { Settings } from './config/settings.js';
 import { HealthModule } from './health/health.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ModelModule } from './model/model.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
@@ -21,6 +22,7 @@ export class AppModule {
         ModelModule,
         CacheModule,
         SentimentModule,
+        JobsModule.forRoot(settings),
         HealthModule,
         MetricsModule,
       ],

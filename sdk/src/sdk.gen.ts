@@ -6,6 +6,15 @@ import type {
   BulkPredictData,
   BulkPredictErrors,
   BulkPredictResponses,
+  CancelJobData,
+  CancelJobErrors,
+  CancelJobResponses,
+  GetJobData,
+  GetJobErrors,
+  GetJobResponses,
+  GetJobResultsData,
+  GetJobResultsErrors,
+  GetJobResultsResponses,
   GetLivenessData,
   GetLivenessResponses,
   GetModelInfoData,
@@ -20,6 +29,9 @@ import type {
   PredictSentimentData,
   PredictSentimentErrors,
   PredictSentimentResponses,
+  SubmitJobData,
+  SubmitJobErrors,
+  SubmitJobResponses,
 } from './types.gen.js';
 
 export type Options<
@@ -107,6 +119,72 @@ export const getModelInfo = <ThrowOnError extends boolean = false>(options?: Opt
       { name: 'X-API-Key', type: 'apiKey' },
     ],
     url: '/v1/model',
+    ...options,
+  });
+
+/**
+ * Submit a bulk scoring job
+ *
+ * The body is NDJSON: one `{"text": "...", "id": "..."}` object per line (`id` optional, echoed in the results), validated line by line as it streams in, up to `JOB_MAX_TEXTS` texts and `JOB_MAX_BYTES` bytes. A bad line refuses the whole job (nothing is created) with its line number. Texts are answered by every replica's workers at a lower priority than interactive requests. With `Idempotency-Key`, a retried submission answers the job the key named before (for `JOB_RESULT_TTL_SECONDS`). Needs Redis (`REDIS_URL`).
+ */
+export const submitJob = <ThrowOnError extends boolean = false>(options: Options<SubmitJobData, ThrowOnError>) =>
+  (options.client ?? client).post<SubmitJobResponses, SubmitJobErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      { name: 'X-API-Key', type: 'apiKey' },
+    ],
+    url: '/v1/sentiment/jobs',
+    ...options,
+    headers: {
+      'Content-Type': 'application/x-ndjson',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Cancel a job
+ *
+ * Its waiting chunks leave the queue and its stored results are deleted; a job that has ended is left as it is.
+ */
+export const cancelJob = <ThrowOnError extends boolean = false>(options: Options<CancelJobData, ThrowOnError>) =>
+  (options.client ?? client).delete<CancelJobResponses, CancelJobErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      { name: 'X-API-Key', type: 'apiKey' },
+    ],
+    url: '/v1/sentiment/jobs/{id}',
+    ...options,
+  });
+
+/**
+ * A job's state and progress
+ *
+ * Texts done of the total, cache hits, start and end times, and why it failed if it did.
+ */
+export const getJob = <ThrowOnError extends boolean = false>(options: Options<GetJobData, ThrowOnError>) =>
+  (options.client ?? client).get<GetJobResponses, GetJobErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      { name: 'X-API-Key', type: 'apiKey' },
+    ],
+    url: '/v1/sentiment/jobs/{id}',
+    ...options,
+  });
+
+/**
+ * A job's results, as NDJSON in input order
+ *
+ * One line per text, in input order: `{"line": <its line in the submission>, "id": <its id, when given>, "predictions": [{label, score}, ...]}`. While the job runs, the lines of the texts finished so far in order (a prefix); complete once the job is `completed`.
+ */
+export const getJobResults = <ThrowOnError extends boolean = false>(
+  options: Options<GetJobResultsData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GetJobResultsResponses, GetJobResultsErrors, ThrowOnError>({
+    security: [
+      { scheme: 'bearer', type: 'http' },
+      { name: 'X-API-Key', type: 'apiKey' },
+    ],
+    url: '/v1/sentiment/jobs/{id}/results',
     ...options,
   });
 

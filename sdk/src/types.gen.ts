@@ -19,6 +19,48 @@ export type CacheInfo = {
 };
 
 /**
+ * A bulk scoring job: its state and progress.
+ */
+export type JobStatus = {
+  /**
+   * The job id.
+   */
+  id: string;
+  /**
+   * `queued` until a worker starts a chunk, then `running`; ends `completed` (every text answered), `failed` (a chunk failed on every try; see `error`) or `cancelled`.
+   */
+  state: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  /**
+   * Texts (non-empty lines) submitted.
+   */
+  textsTotal: number;
+  /**
+   * Texts answered so far.
+   */
+  textsDone: number;
+  /**
+   * Distinct texts answered from the prediction cache.
+   */
+  cacheHits: number;
+  /**
+   * When the job was submitted.
+   */
+  createdAt: string;
+  /**
+   * When a worker started its first chunk.
+   */
+  startedAt?: string;
+  /**
+   * When it completed, failed or was cancelled.
+   */
+  finishedAt?: string;
+  /**
+   * Why it failed.
+   */
+  error?: string;
+};
+
+/**
  * The score of one label for one text.
  */
 export type LabelScore = {
@@ -492,6 +534,206 @@ export type GetModelInfoResponses = {
 };
 
 export type GetModelInfoResponse = GetModelInfoResponses[keyof GetModelInfoResponses];
+
+export type SubmitJobData = {
+  /**
+   * NDJSON, one object per line.
+   */
+  body: string;
+  headers?: {
+    /**
+     * Any 1–256 printable characters; the same key (for this API key) returns the same job.
+     */
+    'Idempotency-Key'?: string;
+  };
+  path?: never;
+  query?: never;
+  url: '/v1/sentiment/jobs';
+};
+
+export type SubmitJobErrors = {
+  /**
+   * API keys are configured (`API_KEYS`) and the request sent none, or one that is not valid, in `Authorization: Bearer <key>` or `X-API-Key`.
+   */
+  401: Problem;
+  /**
+   * The API key’s unexpired jobs would hold more than `JOB_STORED_TEXTS_PER_KEY` texts; cancel a job or retry after `Retry-After` seconds, when the oldest expires.
+   */
+  409: Problem;
+  /**
+   * More than `JOB_MAX_TEXTS` texts or `JOB_MAX_BYTES` bytes; nothing was created.
+   */
+  413: Problem;
+  /**
+   * Body not sent as `application/x-ndjson`.
+   */
+  415: Problem;
+  /**
+   * A line that is not a JSON object with a `text` string of at most `MAX_TEXT_CHARS` characters (and an optional `id` string), or no line at all; the detail and `errors` name the first bad line. Nothing was created.
+   */
+  422: Problem;
+  /**
+   * Over the rate limit (`RATE_LIMIT_PER_MINUTE` per API key, per client IP without keys; all replicas share it through Redis); retry after `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * Jobs need Redis (`REDIS_URL`); this deployment runs without it.
+   */
+  501: Problem;
+  /**
+   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   */
+  503: Problem;
+};
+
+export type SubmitJobError = SubmitJobErrors[keyof SubmitJobErrors];
+
+export type SubmitJobResponses = {
+  /**
+   * The job, queued; `Location` is its status URL.
+   */
+  202: JobStatus;
+};
+
+export type SubmitJobResponse = SubmitJobResponses[keyof SubmitJobResponses];
+
+export type CancelJobData = {
+  body?: never;
+  path: {
+    /**
+     * The job id.
+     */
+    id: string;
+  };
+  query?: never;
+  url: '/v1/sentiment/jobs/{id}';
+};
+
+export type CancelJobErrors = {
+  /**
+   * API keys are configured (`API_KEYS`) and the request sent none, or one that is not valid, in `Authorization: Bearer <key>` or `X-API-Key`.
+   */
+  401: Problem;
+  /**
+   * No job with this id belongs to the API key (another key’s jobs are not found either).
+   */
+  404: Problem;
+  /**
+   * Over the rate limit (`RATE_LIMIT_PER_MINUTE` per API key, per client IP without keys; all replicas share it through Redis); retry after `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * Jobs need Redis (`REDIS_URL`); this deployment runs without it.
+   */
+  501: Problem;
+  /**
+   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   */
+  503: Problem;
+};
+
+export type CancelJobError = CancelJobErrors[keyof CancelJobErrors];
+
+export type CancelJobResponses = {
+  /**
+   * The job after cancelling.
+   */
+  200: JobStatus;
+};
+
+export type CancelJobResponse = CancelJobResponses[keyof CancelJobResponses];
+
+export type GetJobData = {
+  body?: never;
+  path: {
+    /**
+     * The job id.
+     */
+    id: string;
+  };
+  query?: never;
+  url: '/v1/sentiment/jobs/{id}';
+};
+
+export type GetJobErrors = {
+  /**
+   * API keys are configured (`API_KEYS`) and the request sent none, or one that is not valid, in `Authorization: Bearer <key>` or `X-API-Key`.
+   */
+  401: Problem;
+  /**
+   * No job with this id belongs to the API key (another key’s jobs are not found either).
+   */
+  404: Problem;
+  /**
+   * Over the rate limit (`RATE_LIMIT_PER_MINUTE` per API key, per client IP without keys; all replicas share it through Redis); retry after `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * Jobs need Redis (`REDIS_URL`); this deployment runs without it.
+   */
+  501: Problem;
+  /**
+   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   */
+  503: Problem;
+};
+
+export type GetJobError = GetJobErrors[keyof GetJobErrors];
+
+export type GetJobResponses = {
+  /**
+   * The job.
+   */
+  200: JobStatus;
+};
+
+export type GetJobResponse = GetJobResponses[keyof GetJobResponses];
+
+export type GetJobResultsData = {
+  body?: never;
+  path: {
+    /**
+     * The job id.
+     */
+    id: string;
+  };
+  query?: never;
+  url: '/v1/sentiment/jobs/{id}/results';
+};
+
+export type GetJobResultsErrors = {
+  /**
+   * API keys are configured (`API_KEYS`) and the request sent none, or one that is not valid, in `Authorization: Bearer <key>` or `X-API-Key`.
+   */
+  401: Problem;
+  /**
+   * No job with this id belongs to the API key (another key’s jobs are not found either).
+   */
+  404: Problem;
+  /**
+   * Over the rate limit (`RATE_LIMIT_PER_MINUTE` per API key, per client IP without keys; all replicas share it through Redis); retry after `Retry-After` seconds.
+   */
+  429: Problem;
+  /**
+   * Jobs need Redis (`REDIS_URL`); this deployment runs without it.
+   */
+  501: Problem;
+  /**
+   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   */
+  503: Problem;
+};
+
+export type GetJobResultsError = GetJobResultsErrors[keyof GetJobResultsErrors];
+
+export type GetJobResultsResponses = {
+  /**
+   * NDJSON result lines.
+   */
+  200: string;
+};
+
+export type GetJobResultsResponse = GetJobResultsResponses[keyof GetJobResultsResponses];
 
 export type PredictSentimentData = {
   body: PredictRequest;

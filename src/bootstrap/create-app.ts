@@ -61,6 +61,8 @@ export async function configureApp(app: NestFastifyApplication, settings: Settin
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON bodies are part of the contract; Fastify would otherwise accept text/plain.
   fastify.removeContentTypeParser('text/plain');
+  // Job submissions: the raw stream, read line by line by the jobs route (never buffered whole).
+  fastify.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
   // The edge, in this order and before any body is read: a target the router could read otherwise
   // than it is spelled is refused; then the matched route's key and rate limit (RouteAccessGate);
   // then overload: when the queued work alone is past what the deadline allows, no request that

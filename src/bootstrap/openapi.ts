@@ -33,6 +33,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     // Relative: Swagger UI and generated clients talk to wherever the document was served from.
     .addServer('/', 'This service')
     .addTag('sentiment', 'Classify texts and describe the model that does it.')
+    .addTag('jobs', 'Bulk scoring: submit a dataset as NDJSON, follow its progress, read its results.')
     .addTag('health', 'Liveness and readiness probes for Kubernetes.')
     .addTag(
       'compatibility',

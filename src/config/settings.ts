@@ -81,6 +81,17 @@ export interface Settings {
   readonly trustProxy: boolean | readonly string[];
   /** Limits of the HTTP server itself (Node/Fastify), against clients that are slow or hold connections. */
   readonly http: HttpServerLimits;
+  /** Bulk scoring jobs (need `REDIS_URL`). */
+  readonly jobs: JobSettings;
+}
+
+export interface JobSettings {
+  readonly maxTexts: number;
+  readonly maxBytes: number;
+  readonly chunkTexts: number;
+  readonly resultTtlSeconds: number;
+  readonly storedTextsPerKey: number;
+  readonly workerConcurrency: number;
 }
 
 export interface HttpServerLimits {
@@ -94,9 +105,11 @@ export interface HttpServerLimits {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/** The settings with the HTTP server limits flattened in as `http.<field>`: one key per variable. */
-type FlatSettings = Omit<Settings, 'http'> & {
+/** The settings with the HTTP server limits and job settings flattened in as `http.<field>` and `jobs.<field>`: one key per variable. */
+type FlatSettings = Omit<Settings, 'http' | 'jobs'> & {
   readonly [K in keyof HttpServerLimits as `http.${K}`]: HttpServerLimits[K];
+} & {
+  readonly [K in keyof JobSettings as `jobs.${K}`]: JobSettings[K];
 };
 type SettingKey = keyof FlatSettings;
 
@@ -468,6 +481,43 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     default: 1024,
     description: 'open connections one peer address may hold; more are closed as they arrive; `0` = no per-address cap',
   },
+  'jobs.maxTexts': {
+    variable: 'JOB_MAX_TEXTS',
+    parse: integer(1, 100_000_000),
+    default: 1_000_000,
+    description: 'most texts (NDJSON lines) one bulk job may hold ([Jobs](JOBS.md))',
+  },
+  'jobs.maxBytes': {
+    variable: 'JOB_MAX_BYTES',
+    parse: integer(1024, 16 * 1024 * MIB),
+    default: 256 * MIB,
+    description: "most bytes of one job's NDJSON body, counted while it streams in",
+  },
+  'jobs.chunkTexts': {
+    variable: 'JOB_CHUNK_TEXTS',
+    parse: integer(1, 10_000),
+    default: 256,
+    description: 'texts per chunk, the unit a replica takes from the job queue and retries after a crash',
+  },
+  'jobs.resultTtlSeconds': {
+    variable: 'JOB_RESULT_TTL_SECONDS',
+    parse: integer(60, 30 * 24 * 3600),
+    default: 24 * 3600,
+    description: "how long a job's status and results stay in Redis after its last change",
+  },
+  'jobs.storedTextsPerKey': {
+    variable: 'JOB_STORED_TEXTS_PER_KEY',
+    parse: integer(1, 1_000_000_000),
+    default: 5_000_000,
+    description:
+      'texts of unexpired jobs one API key may hold at once; past it a submission gets 409 `job-quota-exceeded`',
+  },
+  'jobs.workerConcurrency': {
+    variable: 'JOB_WORKER_CONCURRENCY',
+    parse: integer(1, 64),
+    default: 2,
+    description: 'chunks this replica works on at once (bulk texts only fill idle model time)',
+  },
 };
 
 function read(env: Environment, name: string): string | undefined {
@@ -568,13 +618,15 @@ export function loadSettings(env: Environment = process.env): Settings {
   };
   const top: Record<string, unknown> = {};
   const http: Record<string, unknown> = {};
+  const jobs: Record<string, unknown> = {};
   for (const key of Object.keys(SETTING_DEFINITIONS) as SettingKey[]) {
     const value = setting(key);
     if (key.startsWith('http.')) http[key.slice('http.'.length)] = value;
+    else if (key.startsWith('jobs.')) jobs[key.slice('jobs.'.length)] = value;
     else top[key] = value;
   }
-  // Complete: SettingDefinitions has one entry per field of Settings and of HttpServerLimits.
-  const settings = { ...top, http } as unknown as Settings;
+  // Complete: SettingDefinitions has one entry per field of Settings, HttpServerLimits and JobSettings.
+  const settings = { ...top, http, jobs } as unknown as Settings;
   checkAcrossSettings(settings, (key) => sources.get(key) ?? SETTING_DEFINITIONS[key].variable);
   return settings;
 }

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath, type HeaderObject, type ReferenceObject } from '@nestjs/swagger';
-import { RATE_LIMITED_DETAIL, UNAUTHORIZED_DETAIL } from './problem-details.js';
+import { JOBS_NEED_REDIS_DETAIL, RATE_LIMITED_DETAIL, UNAUTHORIZED_DETAIL } from './problem-details.js';
 import { PROBLEM_CONTENT_TYPE, problemType, type Problem } from './problem.js';
 import { ProblemDto } from './problem.dto.js';
 
@@ -83,9 +83,9 @@ export function headerRef(name: ResponseHeaderName): ReferenceObject {
 }
 
 /** Error statuses of the design's table that operations can answer. */
-export type ProblemStatus = 400 | 401 | 413 | 415 | 422 | 429 | 503;
+export type ProblemStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 501 | 503;
 
-interface ProblemResponse {
+export interface ProblemResponse {
   description: string;
   /** A real answer of the service, minus the per-request fields. */
   example: Omit<Problem, 'instance' | 'requestId'>;
@@ -110,6 +110,28 @@ const PROBLEM_RESPONSES: Record<ProblemStatus, ProblemResponse> = {
       title: 'Unauthorized',
       status: 401,
       detail: UNAUTHORIZED_DETAIL,
+    },
+  },
+  404: {
+    description: 'No job with this id belongs to the API key (another key’s jobs are not found either).',
+    example: {
+      type: problemType('job-not-found'),
+      title: 'Not Found',
+      status: 404,
+      detail: 'No job with this id belongs to this API key.',
+    },
+  },
+  409: {
+    description:
+      'The API key’s unexpired jobs would hold more than `JOB_STORED_TEXTS_PER_KEY` texts; cancel a job or retry ' +
+      'after `Retry-After` seconds, when the oldest expires.',
+    example: {
+      type: problemType('job-quota-exceeded'),
+      title: 'Conflict',
+      status: 409,
+      detail:
+        "This API key's unexpired jobs would hold more than JOB_STORED_TEXTS_PER_KEY (1) texts; cancel a job or " +
+        'retry after `Retry-After` seconds.',
     },
   },
   413: {
@@ -155,6 +177,15 @@ const PROBLEM_RESPONSES: Record<ProblemStatus, ProblemResponse> = {
       detail: RATE_LIMITED_DETAIL,
     },
   },
+  501: {
+    description: 'Jobs need Redis (`REDIS_URL`); this deployment runs without it.',
+    example: {
+      type: problemType('jobs-need-redis'),
+      title: 'Not Implemented',
+      status: 501,
+      detail: JOBS_NEED_REDIS_DETAIL,
+    },
+  },
   503: {
     description:
       'The service cannot take the request now; retry after `Retry-After` seconds. `type` ends with why: ' +
@@ -179,13 +210,18 @@ const EXAMPLE_REQUEST_ID = '5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f';
 
 /**
  * Documents the given error statuses of one operation as `application/problem+json` with the
- * shared `Problem` schema and a real example (`instance` = the operation's path).
+ * shared `Problem` schema and a real example (`instance` = the operation's path); `specific`
+ * replaces the shared text and example of a status whose meaning differs for this operation.
  */
-export function ApiProblemResponses(instance: string, statuses: ProblemStatus[]): MethodDecorator & ClassDecorator {
+export function ApiProblemResponses(
+  instance: string,
+  statuses: ProblemStatus[],
+  specific: Partial<Record<ProblemStatus, ProblemResponse>> = {},
+): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ApiExtraModels(ProblemDto),
     ...statuses.map((status) => {
-      const { description, example } = PROBLEM_RESPONSES[status];
+      const { description, example } = specific[status] ?? PROBLEM_RESPONSES[status];
       return ApiResponse({
         status,
         description,

@@ -71,7 +71,8 @@ export function sendProblem(error: unknown, request: FastifyRequest, reply: Fast
     );
   }
   // The matched route's template, never the path as sent: that is the caller's content.
-  const instance = request.routeOptions.url;
+  // The route as OpenAPI writes it: `/v1/sentiment/jobs/{id}`, not Fastify's `:id`.
+  const instance = request.routeOptions.url?.replace(/:(\w+)/g, '{$1}');
   const body: Problem = { ...problem, ...(instance ? { instance } : {}), requestId: String(request.id) };
   void reply.status(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
 }

@@ -4,10 +4,10 @@ import type { Settings } from '../config/settings.js';
 import type { UnavailableError } from '../common/unavailable-error.js';
 import { TooManyTokensError } from '../common/too-many-tokens-error.js';
 import type { ModelOutput } from '../model/label-scores.js';
-import type { TruncationSide } from '../model/token-sequences.js';
+import type { TokenizedTexts, TruncationSide } from '../model/token-sequences.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import { systemClock } from './clock.js';
-import { TokenScheduler, type SchedulerListener } from './token-scheduler.js';
+import { TokenScheduler, type Priority, type SchedulerListener } from './token-scheduler.js';
 
 /** How many times its expected time a model call may take before the worker counts as wedged. */
 const WATCHDOG_FACTOR = 10;
@@ -17,12 +17,14 @@ export interface ClassifyOptions {
   flow?: string;
   /** Identical texts are computed once only within one scope (a tenant), never across. */
   scope?: string;
-  /** Aborted when the client hangs up. */
+  /** Aborted when the client hangs up (or its job is cancelled). */
   signal?: AbortSignal;
   /** Which end of a text longer than the model takes is cut (default right). */
   truncation?: TruncationSide;
   /** False: such a text is refused (TooManyTokensError) instead of cut. */
   truncate?: boolean;
+  /** `bulk` (job chunks) only fills idle model time and is never refused; default `interactive`. */
+  priority?: Priority;
 }
 
 /** One row of logits, in the model's label order. */
@@ -37,11 +39,13 @@ type Logits = readonly number[];
 export class InferenceService {
   readonly scheduler: TokenScheduler<Logits>;
   private readonly listeners: SchedulerListener[] = [];
+  private readonly bulkTokenizeSlice: number;
 
   constructor(
     private readonly model: SentimentModel,
     @Inject(SETTINGS) settings: Settings,
   ) {
+    this.bulkTokenizeSlice = settings.batchMaxTexts;
     const fanOut: SchedulerListener = {
       onCall: (call) => this.listeners.forEach((listener) => listener.onCall?.(call)),
       onAdmit: (texts, tokens) => this.listeners.forEach((listener) => listener.onAdmit?.(texts, tokens)),
@@ -87,14 +91,31 @@ export class InferenceService {
     return refusal;
   }
 
+  /**
+   * The tokenizer worker takes one message at a time: bulk texts go in slices of one model call's
+   * worth, so an interactive request's tokenization waits for at most one slice, not a whole chunk.
+   */
+  private async tokenizeInSlices(texts: readonly string[], truncation: TruncationSide): Promise<TokenizedTexts> {
+    const tokenized: TokenizedTexts = { sequences: [], fullLengths: [] };
+    for (let start = 0; start < texts.length; start += this.bulkTokenizeSlice) {
+      const slice = await this.model.tokenize(texts.slice(start, start + this.bulkTokenizeSlice), truncation);
+      tokenized.sequences.push(...slice.sequences);
+      tokenized.fullLengths.push(...slice.fullLengths);
+    }
+    return tokenized;
+  }
+
   /** The model's logits and the token count of each text, in order. */
   async classify(texts: readonly string[], options: ClassifyOptions = {}): Promise<ModelOutput[]> {
     // Before the model is ready, or when nothing could be admitted, fail before tokenizing.
     const { maxSequenceLength } = this.model.requireInfo();
-    const refusal = this.refuseEarly();
+    const refusal = options.priority === 'bulk' ? undefined : this.refuseEarly();
     if (refusal) throw refusal;
     const truncation = options.truncation ?? 'right';
-    const { sequences, fullLengths } = await this.model.tokenize(texts, truncation);
+    const { sequences, fullLengths } =
+      options.priority === 'bulk'
+        ? await this.tokenizeInSlices(texts, truncation)
+        : await this.model.tokenize(texts, truncation);
     if (options.truncate === false) {
       const over = fullLengths.flatMap((tokens, index) => (tokens > maxSequenceLength ? [{ index, tokens }] : []));
       if (over.length > 0) throw new TooManyTokensError(over, maxSequenceLength);
@@ -103,7 +124,7 @@ export class InferenceService {
     const prefix = `${options.scope ?? ''}\u0000${truncation}\u0000`;
     const logits = await this.scheduler.submit(
       texts.map((text, i) => ({ key: prefix + text, tokens: sequences[i] })),
-      { flow: options.flow, signal: options.signal },
+      { flow: options.flow, signal: options.signal, priority: options.priority },
     );
     return logits.map((row, i) => ({ logits: row, tokens: fullLengths[i] }));
   }

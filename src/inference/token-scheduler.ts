@@ -27,7 +27,16 @@ export interface TokenizedText {
 /** Runs one model call on token sequences: one output per sequence, in the same order. */
 export type RunCall<T> = (sequences: readonly Int32Array[], expectedSeconds: number) => Promise<T[]>;
 
+/**
+ * `interactive`: a caller waits on the answer (admitted against the deadline). `bulk`: a job's
+ * chunk; it never leads a call while an interactive text waits, is never refused or expired, and
+ * does not count against interactive admission, so it only fills idle model time.
+ */
+export type Priority = 'interactive' | 'bulk';
+
 export interface SubmitOptions {
+  /** Default `interactive`. */
+  priority?: Priority;
   /**
    * The unit of fairness: model time is shared round-robin between flows (an API key's tenant;
    * without one, each request is its own flow).
@@ -87,8 +96,34 @@ interface Entry<T> {
 
 interface Flow<T> {
   id: string;
+  lane: Lane<T>;
   /** Not-started texts in the order this flow's texts are served. */
   pending: Entry<T>[];
+}
+
+/** The flows of one priority, taking turns, and the totals of their not-started texts. */
+interface Lane<T> {
+  ring: Flow<T>[];
+  flows: Map<string, Flow<T>>;
+  cursor: number;
+  pendingTexts: number;
+  pendingTokens: number;
+  /** Σ length² of pending texts: attention's share of their cost. */
+  pendingTokenSquares: number;
+  /** When the oldest of its pending texts arrived (the batching window starts there). */
+  windowStartedAt: number;
+}
+
+function emptyLane<T>(): Lane<T> {
+  return {
+    ring: [],
+    flows: new Map(),
+    cursor: 0,
+    pendingTexts: 0,
+    pendingTokens: 0,
+    pendingTokenSquares: 0,
+    windowStartedAt: 0,
+  };
 }
 
 interface PendingRequest<T> {
@@ -117,22 +152,20 @@ interface RunningCall {
  * flight are computed once. Admission uses the cost model fitted from real calls: a request is
  * refused only when it could not finish within the deadline; one that could never (on an idle
  * service) is too costly. Deadlines and hang-ups take unstarted texts out of the queue.
+ *
+ * Two lanes: interactive requests, and bulk work (job chunks) that runs only when no interactive
+ * text waits. Calls are never mixed, so an interactive request waits at most for the bulk calls
+ * already running, each bounded by the same token budget.
  */
 export class TokenScheduler<T> {
   readonly costModel: CostEstimator;
   private readonly inFlight = new Map<string, Entry<T>>();
-  private readonly ring: Flow<T>[] = [];
-  private readonly flows = new Map<string, Flow<T>>();
-  private cursor = 0;
+  private readonly interactive: Lane<T> = emptyLane();
+  private readonly bulk: Lane<T> = emptyLane();
   private nextRequestId = 1;
   private readonly running = new Set<RunningCall>();
   private windowTimer?: unknown;
-  private windowStartedAt = 0;
   private paddingEfficiency = PRIOR_PADDING_EFFICIENCY;
-  private pendingTexts = 0;
-  private pendingTokens = 0;
-  /** Σ length² of pending texts: attention's share of their cost. */
-  private pendingTokenSquares = 0;
 
   constructor(
     private readonly run: RunCall<T>,
@@ -144,24 +177,33 @@ export class TokenScheduler<T> {
     this.costModel = costModel ?? new CallCostModel();
   }
 
-  /** Texts waiting for a model call (not counting running ones). */
+  /** Interactive texts waiting for a model call (not counting running ones). */
   get queuedTexts(): number {
-    return this.pendingTexts;
+    return this.interactive.pendingTexts;
   }
 
-  /** Tokens of the texts waiting for a model call. */
+  /** Tokens of the interactive texts waiting for a model call. */
   get queuedTokens(): number {
-    return this.pendingTokens;
+    return this.interactive.pendingTokens;
   }
 
-  /** Seconds until the queued and running work is done, from the fitted cost model. */
+  /** Bulk texts waiting for idle model time. */
+  get queuedBulkTexts(): number {
+    return this.bulk.pendingTexts;
+  }
+
+  /**
+   * Seconds until the queued interactive work and the running calls are done, from the fitted cost
+   * model: what a new interactive request waits for (queued bulk work waits behind it).
+   */
   estimatedWaitSeconds(): number {
     const now = this.clock.now();
     let runningLeft = 0;
     for (const call of this.running) {
       runningLeft += Math.max(0, call.expectedSeconds - (now - call.startedAt) / 1000);
     }
-    const queued = this.queuedSeconds(this.pendingTexts, this.pendingTokens, this.pendingTokenSquares);
+    const { pendingTexts, pendingTokens, pendingTokenSquares } = this.interactive;
+    const queued = this.queuedSeconds(pendingTexts, pendingTokens, pendingTokenSquares);
     return (runningLeft + queued) / this.options.maxConcurrentCalls;
   }
 
@@ -187,10 +229,12 @@ export class TokenScheduler<T> {
    * TooCostlyError when the request alone needs more than the deadline allows, an
    * UnavailableError when it cannot be served within the deadline now (queue), when the
    * deadline passes, when the client hangs up, or when a model call for one of its texts fails.
+   * Bulk work is never refused and has no deadline: it waits for idle time.
    */
   submit(texts: readonly TokenizedText[], options: SubmitOptions = {}): Promise<T[]> {
     if (texts.length === 0) return Promise.resolve([]);
     if (options.signal?.aborted) return Promise.reject(cancelled());
+    const lane = options.priority === 'bulk' ? this.bulk : this.interactive;
     const fresh = new Map<string, TokenizedText>();
     for (const text of texts) if (!this.inFlight.has(text.key)) fresh.set(text.key, text);
     let tokens = 0;
@@ -199,7 +243,7 @@ export class TokenScheduler<T> {
       tokens += ids.length;
       squares += ids.length * ids.length;
     }
-    const refusal = this.admit(fresh.size, tokens, squares);
+    const refusal = lane === this.interactive ? this.admit(fresh.size, tokens, squares) : undefined;
     if (refusal) {
       this.listener.onRefuse?.(refusal instanceof TooCostlyError ? 'too-costly' : refusalReason(refusal));
       return Promise.reject(refusal);
@@ -216,7 +260,7 @@ export class TokenScheduler<T> {
         resolve,
         reject,
       };
-      const flow = this.flowFor(options.flow ?? `request:${this.nextRequestId++}`);
+      const flow = this.flowFor(lane, options.flow ?? `request:${this.nextRequestId++}`);
       // Shortest first within a request: its chunks then group well by length.
       const order = texts
         .map((text, index) => ({ text, index }))
@@ -224,7 +268,9 @@ export class TokenScheduler<T> {
       for (const { text, index } of order) this.attach(request, flow, text, index);
       // A request whose texts are all in flight already queued nothing of its own.
       this.pruneFlows();
-      request.deadlineTimer = this.clock.setTimeout(() => this.drop(request, 'deadline'), this.options.deadlineMs);
+      if (lane === this.interactive) {
+        request.deadlineTimer = this.clock.setTimeout(() => this.drop(request, 'deadline'), this.options.deadlineMs);
+      }
       if (options.signal) {
         request.onAbort = () => this.drop(request, 'cancelled');
         options.signal.addEventListener('abort', request.onAbort, { once: true });
@@ -238,7 +284,7 @@ export class TokenScheduler<T> {
     const limit = this.admissionLimitSeconds;
     // Never servable, even alone on an idle service: a retry cannot help, so not a 503.
     if (own > limit || tokens > this.options.maxQueueTokens) return new TooCostlyError(own, limit);
-    if (this.pendingTokens + tokens > this.options.maxQueueTokens) {
+    if (this.interactive.pendingTokens + tokens > this.options.maxQueueTokens) {
       return new UnavailableError(
         'The service is at capacity; retry after the indicated delay.',
         this.estimatedWaitSeconds(),
@@ -259,12 +305,12 @@ export class TokenScheduler<T> {
     );
   }
 
-  private flowFor(id: string): Flow<T> {
-    let flow = this.flows.get(id);
+  private flowFor(lane: Lane<T>, id: string): Flow<T> {
+    let flow = lane.flows.get(id);
     if (!flow) {
-      flow = { id, pending: [] };
-      this.flows.set(id, flow);
-      this.ring.push(flow);
+      flow = { id, lane, pending: [] };
+      lane.flows.set(id, flow);
+      lane.ring.push(flow);
     }
     return flow;
   }
@@ -276,23 +322,41 @@ export class TokenScheduler<T> {
       this.inFlight.set(text.key, entry);
       flow.pending.push(entry);
       this.countPending(entry, 1);
+    } else if (entry.flow && entry.flow.lane === this.bulk && flow.lane === this.interactive) {
+      // A bulk text someone now waits on interactively moves to the interactive lane.
+      this.unqueue(entry);
+      entry.flow = flow;
+      flow.pending.push(entry);
+      this.countPending(entry, 1);
     }
     entry.waiters.push({ request, index });
     request.entries.add(entry);
   }
 
   private countPending(entry: Entry<T>, sign: 1 | -1): void {
+    const lane = entry.flow!.lane;
     const length = entry.tokens.length;
-    if (this.pendingTexts === 0 && sign === 1) this.windowStartedAt = this.clock.now();
-    this.pendingTexts += sign;
-    this.pendingTokens += sign * length;
-    this.pendingTokenSquares += sign * length * length;
+    if (lane.pendingTexts === 0 && sign === 1) lane.windowStartedAt = this.clock.now();
+    lane.pendingTexts += sign;
+    lane.pendingTokens += sign * length;
+    lane.pendingTokenSquares += sign * length * length;
   }
 
+  /**
+   * Starts calls while a model worker is free: interactive texts first (after their batching
+   * window); bulk texts only when no interactive text waits, and at once (job chunks come in
+   * whole calls' worth).
+   */
   private schedule(): void {
-    while (this.running.size < this.options.maxConcurrentCalls && this.pendingTexts > 0) {
-      const windowLeft = this.windowStartedAt + this.options.windowMs - this.clock.now();
-      const full = this.pendingTexts >= this.options.maxBatchTexts || this.pendingTokens >= this.options.maxBatchTokens;
+    while (this.running.size < this.options.maxConcurrentCalls) {
+      const lane = this.interactive;
+      if (lane.pendingTexts === 0) {
+        if (this.bulk.pendingTexts === 0) return;
+        void this.runCall(this.takeBatch(this.bulk));
+        continue;
+      }
+      const windowLeft = lane.windowStartedAt + this.options.windowMs - this.clock.now();
+      const full = lane.pendingTexts >= this.options.maxBatchTexts || lane.pendingTokens >= this.options.maxBatchTokens;
       if (!full && windowLeft > 0) {
         this.windowTimer ??= this.clock.setTimeout(() => {
           this.windowTimer = undefined;
@@ -300,7 +364,7 @@ export class TokenScheduler<T> {
         }, windowLeft);
         return;
       }
-      void this.runCall(this.takeBatch());
+      void this.runCall(this.takeBatch(lane));
     }
   }
 
@@ -309,14 +373,15 @@ export class TokenScheduler<T> {
    * pool where every flow offers at most one call's worth of texts, grown around the seed by
    * length while a text is cheaper padded into this call than run alone.
    */
-  private takeBatch(): Entry<T>[] {
+  private takeBatch(lane: Lane<T>): Entry<T>[] {
     const { maxBatchTexts, maxBatchTokens } = this.options;
+    const { ring } = lane;
     // The cursor may point one past the end: at a flow that arrives next, or else the first.
-    this.cursor %= this.ring.length;
-    const seed = this.ring[this.cursor].pending[0];
+    lane.cursor %= ring.length;
+    const seed = ring[lane.cursor].pending[0];
     const pool: Entry<T>[] = [];
-    for (let i = 0; i < this.ring.length; i++) {
-      const flow = this.ring[(this.cursor + i) % this.ring.length];
+    for (let i = 0; i < ring.length; i++) {
+      const flow = ring[(lane.cursor + i) % ring.length];
       let offeredTexts = 0;
       let offeredTokens = 0;
       for (const entry of flow.pending) {
@@ -342,9 +407,9 @@ export class TokenScheduler<T> {
     }
     const batch = sorted.slice(low, high + 1);
     for (const entry of batch) this.unqueue(entry);
-    this.cursor++;
+    lane.cursor++;
     this.pruneFlows();
-    if (this.windowTimer !== undefined) {
+    if (lane === this.interactive && this.windowTimer !== undefined) {
       this.clock.clearTimeout(this.windowTimer);
       this.windowTimer = undefined;
     }
@@ -370,8 +435,8 @@ export class TokenScheduler<T> {
     const flow = entry.flow;
     if (!flow) return;
     flow.pending.splice(flow.pending.indexOf(entry), 1);
-    entry.flow = undefined;
     this.countPending(entry, -1);
+    entry.flow = undefined;
   }
 
   /**
@@ -379,11 +444,13 @@ export class TokenScheduler<T> {
    * join at the end of the ring, so one that arrives when the cursor is past the end leads next.
    */
   private pruneFlows(): void {
-    for (let i = this.ring.length - 1; i >= 0; i--) {
-      if (this.ring[i].pending.length > 0) continue;
-      this.flows.delete(this.ring[i].id);
-      this.ring.splice(i, 1);
-      if (i < this.cursor) this.cursor--;
+    for (const lane of [this.interactive, this.bulk]) {
+      for (let i = lane.ring.length - 1; i >= 0; i--) {
+        if (lane.ring[i].pending.length > 0) continue;
+        lane.flows.delete(lane.ring[i].id);
+        lane.ring.splice(i, 1);
+        if (i < lane.cursor) lane.cursor--;
+      }
     }
   }
 

@@ -27,4 +27,8 @@ export const METRIC = {
   queueCapacityTokens: 'sentiment_queue_capacity_tokens',
   admissions: 'sentiment_admissions_total',
   queueDrops: 'sentiment_queue_drops_total',
+  jobs: 'sentiment_jobs_total',
+  jobChunks: 'sentiment_job_chunks',
+  jobTexts: 'sentiment_job_texts_total',
+  jobQueueAge: 'sentiment_job_queue_age_seconds',
 } as const;

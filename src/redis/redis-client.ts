@@ -1,6 +1,9 @@
 import type { Logger } from '@nestjs/common';
 import { createClient, type RedisClientType } from 'redis';
 
+/** The shared connection's name in Redis (`CLIENT LIST`). */
+export const SHARED_CONNECTION_NAME = 'sentiment-api';
+
 /** Reconnect delays grow 100 ms, 200 ms, … up to this, so a restarted Redis is found within seconds. */
 const MAX_RECONNECT_DELAY_MS = 2000;
 
@@ -16,6 +19,8 @@ export function reconnectDelayMs(retries: number): number {
 export function createRedisClient(url: string, logger: Logger): RedisClientType {
   const client = createClient({
     url,
+    // Named, so `CLIENT LIST` tells it from BullMQ's and the job store's connections.
+    name: SHARED_CONNECTION_NAME,
     disableOfflineQueue: true,
     socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelayMs },
   }) as RedisClientType;

@@ -5,6 +5,7 @@ import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { ProblemError, type ProblemFieldError } from '../http/problem.js';
 import { PredictRequestDto } from './dto/predict-request.dto.js';
+import { textError } from './text-rules.js';
 
 /**
  * A valid body nests two levels (`{"text": [...]}`). class-transformer copies values recursively,
@@ -55,14 +56,8 @@ export class PredictRequestPipe implements PipeTransform<unknown, Promise<Predic
     }
     const errors: ProblemFieldError[] = [];
     texts.forEach((item, index) => {
-      if (typeof item !== 'string') {
-        errors.push({
-          path: `text[${index}]`,
-          message: `must be a string (got ${item === null ? 'null' : typeof item})`,
-        });
-      } else if (characterCount(item, maxTextChars) > maxTextChars) {
-        errors.push({ path: `text[${index}]`, message: `must be at most ${maxTextChars} characters` });
-      }
+      const message = textError(item, maxTextChars);
+      if (message !== undefined) errors.push({ path: `text[${index}]`, message });
     });
     return errors;
   }
@@ -74,7 +69,7 @@ export class PredictRequestPipe implements PipeTransform<unknown, Promise<Predic
  */
 const NAMEABLE_FIELD = /^[\x21-\x7e]{1,32}$/;
 
-function unknownFieldErrors(names: string[]): ProblemFieldError[] {
+export function unknownFieldErrors(names: string[]): ProblemFieldError[] {
   const nameable = names.filter((name) => NAMEABLE_FIELD.test(name));
   const errors = nameable.map((name) => ({ path: name, message: 'is not a known field' }));
   const unnamed = names.length - nameable.length;
@@ -97,11 +92,6 @@ function nestsDeeperThan(value: unknown, limit: number): boolean {
     for (const child of Object.values(current)) pending.push([child, depth + 1]);
   }
   return false;
-}
-
-/** Counts Unicode characters (as JSON Schema's maxLength does), cheaply when clearly within limit. */
-function characterCount(text: string, limit: number): number {
-  return text.length <= limit ? text.length : [...text].length;
 }
 
 /** The 422 for a predict request, naming at most the first few bad parts. */

@@ -11,5 +11,6 @@ import { SentimentService } from './sentiment.service.js';
   imports: [ModelModule, InferenceModule, CacheModule],
   controllers: [SentimentController, LegacyPredictController],
   providers: [SentimentService, PredictRequestPipe],
+  exports: [SentimentService],
 })
 export class SentimentModule {}

@@ -32,6 +32,20 @@ export interface PredictContext {
   clientGone?: () => AbortSignal;
 }
 
+/** Whose job a chunk belongs to, as stored with the job (never the API key itself). */
+export interface BulkOwner {
+  /** The cache scope of the key (`tenantOf`); undefined when entries are shared. */
+  cacheTenant?: string;
+  /** The key's fairness flow. */
+  flow?: string;
+}
+
+export interface BulkOutcome {
+  predictions: Prediction[];
+  /** Distinct texts answered from the cache. */
+  cacheHits: number;
+}
+
 @Injectable()
 export class SentimentService {
   constructor(
@@ -96,6 +110,27 @@ export class SentimentService {
       predictions: outputs.map((output) => scorePrediction(output.logits, info.labels, scoreFunction, topK)),
       ...(request.details === true ? { details: detailsOf(outputs, sources, info) } : {}),
       cacheStatus: status,
+    };
+  }
+
+  /**
+   * A job chunk's texts, for whoever owns the job: the same cache entries and model as the predict
+   * route (so the same answers), but at bulk priority, which only fills idle model time. Also counts
+   * the distinct texts the cache answered.
+   */
+  async predictBulk(texts: readonly string[], owner: BulkOwner, signal?: AbortSignal): Promise<BulkOutcome> {
+    const info = this.model.requireInfo();
+    const { outputs, sources } = await this.cache.predict(
+      texts,
+      info,
+      (misses) =>
+        this.inference.classify(misses, { flow: owner.flow, scope: owner.cacheTenant, signal, priority: 'bulk' }),
+      { tenant: owner.cacheTenant },
+    );
+    const cacheHits = new Set(texts.filter((_, i) => sources[i] === 'hit')).size;
+    return {
+      predictions: outputs.map((output) => scorePrediction(output.logits, info.labels, info.scoreFunction)),
+      cacheHits,
     };
   }
 

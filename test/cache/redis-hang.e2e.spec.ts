@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
+import { SHARED_CONNECTION_NAME } from '../../src/redis/redis-client.js';
 import { BREAKER_DEFAULTS } from '../../src/redis/redis-connection.js';
 import { scrapeMetrics, sumOf } from '../support/prometheus-text.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
@@ -105,7 +106,9 @@ describe('Redis hung (SIGSTOP) for several half-open delays under light traffic,
       before = await transitions(baseUrl);
       const probe = createClient({ url: redis.url });
       await probe.connect();
-      connectedClients = Number(/connected_clients:(\d+)/.exec(await probe.info('clients'))?.[1]) - 1;
+      // BullMQ and the job store have connections of their own: count the shared one by its name.
+      const clients = (await probe.sendCommand<string>(['CLIENT', 'LIST'])).split('\n');
+      connectedClients = clients.filter((line) => line.includes(` name=${SHARED_CONNECTION_NAME} `)).length;
       await probe.disconnect();
 
       freezeAt = performance.now();

@@ -1,6 +1,7 @@
 import type { Response } from 'supertest';
 import request from '../support/contract-request.js';
 import { loadOpenApiDocument, OpenApiContract } from '../support/openapi-contract.js';
+import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 type Json = Record<string, unknown>;
@@ -83,6 +84,12 @@ describe('examples in openapi.yaml', () => {
         ...[200, 400, 401, 413, 415, 422, 429, 503].map(
           (s) => `POST /v1/sentiment/predict ${s} application/${s === 200 ? 'json' : 'problem+json'}`,
         ),
+        ...[401, 409, 413, 415, 422, 429, 501, 503].map((s) => `POST /v1/sentiment/jobs ${s} application/problem+json`),
+        ...[
+          'GET /v1/sentiment/jobs/{id}',
+          'DELETE /v1/sentiment/jobs/{id}',
+          'GET /v1/sentiment/jobs/{id}/results',
+        ].flatMap((operation) => [401, 404, 429, 501, 503].map((s) => `${operation} ${s} application/problem+json`)),
       ].sort(),
     );
   });
@@ -97,16 +104,35 @@ describe('examples in openapi.yaml are real answers of the service', () => {
   let loading: TestApp;
   let secured: TestApp;
   let limited: TestApp;
+  let redis: RedisServer;
+  /** Jobs need Redis; its limits are the ones the job examples show. */
+  let jobs: TestApp;
+  /** Jobs with their Redis unreachable (nothing listens on its port). */
+  let jobsDown: TestApp;
   beforeAll(async () => {
-    [ready, loading, secured, limited] = await Promise.all([
+    redis = await startRedisServer();
+    [ready, loading, secured, limited, jobs, jobsDown] = await Promise.all([
       startTestApp(),
       startTestApp({}, { loadModel: false }),
       startTestApp({ API_KEYS: 'contract-test-key-0123456789' }),
       startTestApp({ RATE_LIMIT_PER_MINUTE: '1' }),
+      startTestApp(
+        { REDIS_URL: redis.url, JOB_MAX_BYTES: '1024', JOB_STORED_TEXTS_PER_KEY: '1', RATE_LIMIT_ENABLED: 'false' },
+        { loadModel: false },
+      ),
+      freePort().then((port) => startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` }, { loadModel: false })),
     ]);
   });
   afterAll(async () => {
-    await Promise.all([ready?.close(), loading?.close(), secured?.close(), limited?.close()]);
+    await Promise.all([
+      ready?.close(),
+      loading?.close(),
+      secured?.close(),
+      limited?.close(),
+      jobs?.close(),
+      jobsDown?.close(),
+    ]);
+    await redis?.stop();
   });
 
   it('predict: the documented response is what the baseline answers to the documented request', async () => {
@@ -174,7 +200,10 @@ describe('examples in openapi.yaml are real answers of the service', () => {
   /** How to make the service give each documented problem. */
   const problemRecipes: Record<
     string,
-    (server: { ready: Server; loading: Server; secured: Server; limited: Server }, path: string) => Promise<Response>
+    (
+      server: { ready: Server; loading: Server; secured: Server; limited: Server; jobs: Server; jobsDown: Server },
+      path: string,
+    ) => Promise<Response>
   > = {
     '400': ({ ready }, path) =>
       request(ready).post(path).set('Content-Type', 'application/json').send('{"text": ["I love you",'),
@@ -207,10 +236,47 @@ describe('examples in openapi.yaml are real answers of the service', () => {
             .send({ text: ['I love you'] }),
   };
 
+  /** The jobs routes' problems, where they differ from the predict route's. */
+  const NDJSON = 'application/x-ndjson';
+  const jobRecipes: typeof problemRecipes = {
+    '401': ({ secured }, path) =>
+      path.endsWith('/jobs')
+        ? request(secured).post(path).set('Content-Type', NDJSON).send('')
+        : request(secured).get(path),
+    '404': ({ jobs }, path) => request(jobs).get(path),
+    '413': ({ jobs }, path) =>
+      request(jobs)
+        .post(path)
+        .set('Content-Type', NDJSON)
+        .send(`${JSON.stringify({ text: 'x'.repeat(600) })}\n`.repeat(2)),
+    '415': ({ jobs }, path) =>
+      request(jobs)
+        .post(path)
+        .send({ text: ['I love you'] }),
+    '422': ({ jobs }, path) =>
+      request(jobs).post(path).set('Content-Type', NDJSON).send('{"text": "a"}\n{"text": "b"}\n{"text": 3}\n'),
+    '409': ({ jobs }, path) =>
+      request(jobs).post(path).set('Content-Type', NDJSON).send('{"text": "a"}\n{"text": "b"}\n'),
+    '429': async ({ limited }, path) => {
+      await request(limited).get('/v1/model');
+      return path.endsWith('/jobs')
+        ? request(limited).post(path).set('Content-Type', NDJSON).send('{"text": "a"}\n')
+        : request(limited).get(path);
+    },
+    '503': ({ jobsDown }, path) =>
+      path.endsWith('/jobs')
+        ? request(jobsDown).post(path).set('Content-Type', NDJSON).send('{"text": "a"}\n')
+        : request(jobsDown).get(path.replace('{id}', '0b8e5a3c-6f1d-4e2a-9c7b-5d4e3f2a1b0c')),
+    '501': ({ ready }, path) =>
+      path.endsWith('/jobs')
+        ? request(ready).post(path).set('Content-Type', NDJSON).send('{"text": "a"}\n')
+        : request(ready).get(path.replace('{id}', '0b8e5a3c-6f1d-4e2a-9c7b-5d4e3f2a1b0c')),
+  };
+
   const problemExamples = mediaExamples().filter((e) => e.contentType === 'application/problem+json');
 
   it.each(problemExamples.map((e) => [e.where, e] as const))('%s', async (_where, e) => {
-    const recipe = problemRecipes[e.status];
+    const recipe = (e.path.startsWith('/v1/sentiment/jobs') ? jobRecipes : problemRecipes)[e.status];
     if (!recipe) throw new Error(`add a recipe that makes the service answer ${e.status}, to check its example`);
     const response = await recipe(
       {
@@ -218,6 +284,8 @@ describe('examples in openapi.yaml are real answers of the service', () => {
         loading: loading.app.getHttpServer(),
         secured: secured.app.getHttpServer(),
         limited: limited.app.getHttpServer(),
+        jobs: jobs.app.getHttpServer(),
+        jobsDown: jobsDown.app.getHttpServer(),
       },
       e.path,
     );

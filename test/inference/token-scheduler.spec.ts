@@ -284,6 +284,75 @@ describe('TokenScheduler', () => {
     expect(model.calls[0].keys.sort()).toEqual(['a', 'b']);
   });
 
+  describe('bulk priority', () => {
+    it('runs bulk texts only while no interactive text waits: interactive leads the next call', async () => {
+      const { clock, model, scheduler } = setup({ maxBatchTexts: 4 });
+      const bulk = scheduler.submit(model.texts('bulk', 12, 10), { priority: 'bulk', flow: 'job' });
+      expect(model.calls[0].keys.every((key) => key.startsWith('bulk'))).toBe(true); // idle: bulk runs at once
+      const interactive = scheduler.submit([model.text('user', 10)]);
+      expect(scheduler.queuedTexts).toBe(1);
+      expect(scheduler.queuedBulkTexts).toBe(8);
+      await model.finishNext(clock, 40);
+      // The one running bulk call finished; the waiting interactive text goes next, alone.
+      expect(model.calls[0].keys).toEqual(['user']);
+      await model.finishNext(clock, 10);
+      await expect(interactive).resolves.toEqual(['result:user']);
+      while (model.calls.length > 0) await model.finishNext(clock, 40);
+      await expect(bulk).resolves.toHaveLength(12);
+    });
+
+    it('never mixes bulk texts into an interactive call', async () => {
+      const { clock, model, scheduler } = setup({ maxBatchTexts: 8 });
+      void scheduler.submit([model.text('busy', 10)]);
+      void scheduler.submit(model.texts('bulk', 6, 10), { priority: 'bulk' });
+      void scheduler.submit(model.texts('user', 2, 10));
+      await model.finishNext(clock, 10);
+      expect(model.calls[0].keys).toEqual(['user0', 'user1']);
+      await model.finishNext(clock, 10);
+      expect(model.calls[0].keys.every((key) => key.startsWith('bulk'))).toBe(true);
+    });
+
+    it('does not count queued bulk work against interactive admission, nor refuse or expire bulk work', async () => {
+      // 10 s deadline → 8 s admission limit; 100-token texts cost about 0.1 s each.
+      const { clock, model, scheduler, refusals } = setup({ maxBatchTokens: 1000, maxBatchTexts: 10 });
+      const bulk = scheduler.submit(model.texts('bulk', 400, 100), { priority: 'bulk' }); // ~40 s of work
+      expect(scheduler.refusalForAnyRequest()).toBeUndefined();
+      const interactive = scheduler.submit(model.texts('user', 10, 100));
+      expect(refusals).toEqual([]);
+      clock.advance(20_000); // past the deadline: only interactive work expires
+      await model.finishNext(clock, 1000);
+      await expect(interactive).rejects.toMatchObject({ reason: 'request-timeout' });
+      while (model.calls.length > 0) await model.finishNext(clock, 1000);
+      await expect(bulk).resolves.toHaveLength(400);
+    });
+
+    it('moves a queued bulk text to the interactive lane when an interactive request asks for it', async () => {
+      const { clock, model, scheduler } = setup({ maxBatchTexts: 1 });
+      void scheduler.submit([model.text('busy', 10)]);
+      const bulk = scheduler.submit([model.text('b0', 10), model.text('same', 10)], { priority: 'bulk' });
+      const interactive = scheduler.submit([model.text('same', 10)]);
+      expect(scheduler.queuedTexts).toBe(1);
+      expect(scheduler.queuedBulkTexts).toBe(1);
+      await model.finishNext(clock, 10);
+      expect(await model.finishNext(clock, 10)).toEqual(['same']);
+      await expect(interactive).resolves.toEqual(['result:same']);
+      await model.finishNext(clock, 10);
+      await expect(bulk).resolves.toEqual(['result:b0', 'result:same']);
+    });
+
+    it('takes bulk texts out of the queue when their job is cancelled', async () => {
+      const { clock, model, scheduler } = setup({ maxBatchTexts: 2 });
+      void scheduler.submit([model.text('busy', 10)]);
+      const cancel = new AbortController();
+      const bulk = scheduler.submit(model.texts('bulk', 6, 10), { priority: 'bulk', signal: cancel.signal });
+      cancel.abort();
+      await expect(bulk).rejects.toMatchObject({ reason: 'cancelled' });
+      expect(scheduler.queuedBulkTexts).toBe(0);
+      await model.finishNext(clock, 10);
+      expect(model.calls).toHaveLength(0);
+    });
+  });
+
   it('answers an empty request without a model call', async () => {
     const { model, scheduler } = setup();
     await expect(scheduler.submit([])).resolves.toEqual([]);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
 import { promtool, startPrometheus, type PrometheusServer } from '../support/prometheus-server.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 const MONITORING = join(process.cwd(), 'deploy', 'monitoring');
@@ -173,6 +174,7 @@ describe('committed monitoring files, checked by promtool', () => {
 
 describe('the dashboard and the alerts against a real Prometheus scraping the running service', () => {
   let service: ServerProcess;
+  let redis: RedisServer;
   let prometheus: PrometheusServer;
   let traffic: Promise<void>;
   let driving = true;
@@ -190,6 +192,15 @@ describe('the dashboard and the alerts against a real Prometheus scraping the ru
       await post({ text: [`review ${i} was great`, `review ${i % 5} was awful`, 'the same text every time'] });
       if (i % 10 === 0) await post({ text: 'not a list' });
       if (i % 10 === 5) await fetch(`${service.baseUrl}/v1/model`).then((response) => response.arrayBuffer());
+      // A small bulk job now and then, for the jobs panels.
+      if (i % 50 === 0) {
+        const lines = Array.from({ length: 300 }, (_, j) => JSON.stringify({ text: `bulk ${i} review ${j}` }));
+        await fetch(`${service.baseUrl}/v1/sentiment/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson' },
+          body: lines.join('\n'),
+        }).then((response) => response.arrayBuffer());
+      }
       await sleep(20);
     }
   }
@@ -199,7 +210,9 @@ describe('the dashboard and the alerts against a real Prometheus scraping the ru
   }
 
   beforeAll(async () => {
-    service = await startServerProcess('monitoring');
+    // With Redis, so the bulk job metrics are exported too.
+    redis = await startRedisServer();
+    service = await startServerProcess('monitoring', { REDIS_URL: redis.url });
     const port = Number(new URL(service.baseUrl).port);
     const dir = join(TEST_OUTPUT_DIR, 'prometheus');
     mkdirSync(dir, { recursive: true });
@@ -242,6 +255,7 @@ describe('the dashboard and the alerts against a real Prometheus scraping the ru
     await traffic;
     await prometheus?.stop();
     await service?.stop();
+    await redis?.stop();
   });
 
   it('scrapes the service with the plain job', async () => {

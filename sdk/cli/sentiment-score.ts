@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// sentiment-score: score a JSONL file as a bulk job of the Sentiment API, built on the generated SDK.
+//   sentiment-score [--url URL] [--job ID] reviews.jsonl > scored.jsonl
+// The API key comes from SENTIMENT_API_KEY (never a flag: it would show in `ps` and shell history).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { client, getJob, getJobResults, submitJob, type JobStatus } from '@sentiment-api/client';
+
+const USAGE = `usage: sentiment-score [--url URL] [--interval MS] (FILE.jsonl | --job ID) > results.jsonl
+
+Submits FILE (one {"text": "...", "id": "..."} per line) as a bulk job, shows its progress on stderr
+and writes the results (NDJSON, input order) to stdout once it completes. Running the same command
+again after an interruption resumes the same job (the file's hash is its Idempotency-Key); --job ID
+follows a job by id. API key: SENTIMENT_API_KEY. URL: --url or SENTIMENT_API_URL (default
+http://localhost:8000).`;
+
+const { values, positionals } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    job: { type: 'string' },
+    interval: { type: 'string', default: '1000' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  allowPositionals: true,
+});
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`sentiment-score: ${message}\n`);
+  process.exit(code);
+}
+
+if (values.help || (positionals.length !== 1 && !values.job)) fail(USAGE, values.help ? 0 : 2);
+
+const apiKey = process.env.SENTIMENT_API_KEY;
+client.setConfig({
+  baseUrl: values.url ?? process.env.SENTIMENT_API_URL ?? 'http://localhost:8000',
+  ...(apiKey ? { auth: () => apiKey } : {}),
+});
+const intervalMs = Number(values.interval);
+
+/** A one-line progress report: a redrawn bar on a terminal, plain lines otherwise (logs, pipes). */
+class Progress {
+  private readonly tty = process.stderr.isTTY === true;
+  private readonly startedAt = performance.now();
+  private startDone = -1;
+  private lastLine = '';
+
+  update(status: JobStatus): void {
+    const { textsDone: done, textsTotal: total, state } = status;
+    if (this.startDone < 0) this.startDone = done;
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const rate = seconds > 0 ? (done - this.startDone) / seconds : 0;
+    const eta = rate > 0 ? `${Math.ceil((total - done) / rate)}s` : '?';
+    const percent = total > 0 ? Math.floor((100 * done) / total) : 0;
+    const figures = `${done}/${total} texts ${percent}% ${rate.toFixed(0)} texts/s ETA ${eta} (${state})`;
+    if (this.tty) {
+      const width = 30;
+      const filled = Math.round((width * percent) / 100);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${figures}\x1b[K`);
+    } else if (figures !== this.lastLine) {
+      process.stderr.write(`progress ${figures}\n`);
+    }
+    this.lastLine = figures;
+  }
+
+  end(): void {
+    if (this.tty) process.stderr.write('\n');
+  }
+}
+
+async function submit(file: string): Promise<string> {
+  const body = await readFile(file, 'utf8');
+  const { data, error, response } = await submitJob({
+    client,
+    body,
+    bodySerializer: null,
+    headers: { 'Idempotency-Key': `sentiment-score:${createHash('sha256').update(body).digest('hex')}` },
+  });
+  if (!data) fail(`submit answered ${response.status}: ${JSON.stringify(error)}`);
+  process.stderr.write(`job ${data.id} (${data.textsTotal} texts); resume with: sentiment-score --job ${data.id}\n`);
+  return data.id;
+}
+
+async function follow(id: string): Promise<JobStatus> {
+  const progress = new Progress();
+  for (;;) {
+    const { data, error, response } = await getJob({ client, path: { id } });
+    if (!data) fail(`status answered ${response.status}: ${JSON.stringify(error)}`);
+    progress.update(data);
+    if (data.state === 'completed' || data.state === 'failed' || data.state === 'cancelled') {
+      progress.end();
+      return data;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+async function main(): Promise<void> {
+  const id = values.job ?? (await submit(positionals[0]));
+  process.once('SIGINT', () => fail(`\ninterrupted; the job goes on: sentiment-score --job ${id}`, 130));
+  const end = await follow(id);
+  if (end.state !== 'completed') fail(`job ${id} ${end.state}${end.error ? `: ${end.error}` : ''}`);
+  const { data, response } = await getJobResults({ client, path: { id }, parseAs: 'stream' });
+  if (!data || response.status !== 200) fail(`results answered ${response.status}`);
+  for await (const block of data as unknown as AsyncIterable<Uint8Array>) {
+    if (!process.stdout.write(block)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+  }
+}
+
+main().catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));

@@ -1,0 +1,22 @@
+/** The BullMQ queue of job chunks, shared by every replica through Redis. */
+export const JOB_CHUNK_QUEUE = 'sentiment-job-chunks';
+
+/** What a queued chunk carries: which job and which of its chunks (the texts stay in the job store). */
+export interface ChunkData {
+  jobId: string;
+  chunk: number;
+}
+
+/** BullMQ ids are ours, so a chunk can be found (and removed on cancel) without a lookup. */
+export function chunkJobId(jobId: string, chunk: number): string {
+  return `${jobId}_${chunk}`;
+}
+
+/** Tries per chunk: a failed model call is retried with backoff before its job fails. */
+export const CHUNK_ATTEMPTS = 6;
+export const CHUNK_BACKOFF_MS = 1000;
+
+/** Where the stores are: the job store and queue share Redis, the jobs module provides both. */
+export const JOB_STORE = Symbol('JOB_STORE');
+/** The {@link JobsService}, or null without REDIS_URL (jobs are then refused). */
+export const JOBS = Symbol('JOBS');

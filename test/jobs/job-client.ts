@@ -1,0 +1,75 @@
+import type { Prediction } from '../../src/model/label-scores.js';
+
+/** A job result line as the results route writes it. */
+export interface ResultLine {
+  line: number;
+  id?: string;
+  predictions: Prediction;
+}
+
+/** The jobs routes over real HTTP, as one API key. */
+export class JobClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly apiKey?: string,
+  ) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}), ...extra };
+  }
+
+  submit(ndjson: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${this.baseUrl}/v1/sentiment/jobs`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/x-ndjson', ...headers }),
+      body: ndjson,
+    });
+  }
+
+  status(id: string): Promise<Response> {
+    return fetch(`${this.baseUrl}/v1/sentiment/jobs/${id}`, { headers: this.headers() });
+  }
+
+  results(id: string): Promise<Response> {
+    return fetch(`${this.baseUrl}/v1/sentiment/jobs/${id}/results`, { headers: this.headers() });
+  }
+
+  cancel(id: string): Promise<Response> {
+    return fetch(`${this.baseUrl}/v1/sentiment/jobs/${id}`, { method: 'DELETE', headers: this.headers() });
+  }
+
+  async predict(texts: string[]): Promise<Prediction[]> {
+    const response = await fetch(`${this.baseUrl}/v1/sentiment/predict`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/json' }),
+      body: JSON.stringify({ text: texts }),
+    });
+    if (response.status !== 200) throw new Error(`predict answered ${response.status}: ${await response.text()}`);
+    return ((await response.json()) as { predictions: Prediction[] }).predictions;
+  }
+
+  /** Polls the job until it ends; returns its last status. */
+  async waitForEnd(id: string, timeoutMs: number): Promise<{ state: string; textsDone: number; textsTotal: number }> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const status = (await (await this.status(id)).json()) as { state: string; textsDone: number; textsTotal: number };
+      if (['completed', 'failed', 'cancelled'].includes(status.state)) return status;
+      if (performance.now() > deadline) throw new Error(`job ${id} still ${status.state} after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  async resultLines(id: string): Promise<ResultLine[]> {
+    const response = await this.results(id);
+    if (response.status !== 200) throw new Error(`results answered ${response.status}`);
+    return (await response.text())
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as ResultLine);
+  }
+}
+
+/** NDJSON of `texts`, each with id `r<i>`. */
+export function ndjson(texts: string[]): string {
+  return texts.map((text, i) => JSON.stringify({ text, id: `r${i}` })).join('\n') + '\n';
+}
