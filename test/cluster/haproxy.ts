@@ -1,9 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
+import { spawnReaped } from '../support/reaped-child.js';
 import { freePort } from '../support/redis-server.js';
 
 const HAPROXY = 'haproxy';
@@ -109,17 +110,9 @@ export async function startLoadBalancer(servers: readonly BackendServer[]): Prom
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(join(logDir, 'cluster-haproxy.log'));
   // -db: stay in the foreground, so it is this process's child and dies with it.
-  const child: ChildProcess = spawn(HAPROXY, ['-db', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { child, exited } = spawnReaped(HAPROXY, ['-db', '-f', configFile]);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      process.off('exit', reap);
-      resolve();
-    }),
-  );
 
   const stats = async (): Promise<Map<string, ServerStats>> => {
     const response = await fetch(`http://127.0.0.1:${statsPort}/stats;csv`);

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { spawnReaped } from '../support/reaped-child.js';
 
 /** What test/cluster/steady-load.ts counted: every answer by status, every request that got none. */
 export interface LoadReport {
@@ -39,36 +39,27 @@ export async function startSteadyLoad(
   url: string,
   { rate, maxSeconds }: { rate: number; maxSeconds: number },
 ): Promise<SteadyLoad> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      SCRIPT,
-      '--url',
-      url,
-      '--rate',
-      String(rate),
-      '--max-seconds',
-      String(maxSeconds),
-      '--max-requests',
-      String(Math.ceil(rate * maxSeconds)),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
+  const { child, exited } = spawnReaped(process.execPath, [
+    '--import',
+    'tsx',
+    SCRIPT,
+    '--url',
+    url,
+    '--rate',
+    String(rate),
+    '--max-seconds',
+    String(maxSeconds),
+    '--max-requests',
+    String(Math.ceil(rate * maxSeconds)),
+  ]);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const finished = new Promise<LoadReport>((resolve, reject) =>
-    child.once('exit', (code) => {
-      process.off('exit', reap);
-      if (code === 0) resolve(JSON.parse(stdout.split('\n')[1]) as LoadReport);
-      else reject(new Error(`steady-load exited with ${code}: ${stderr}`));
-    }),
-  );
+  const finished = exited.then(({ code }) => {
+    if (code === 0) return JSON.parse(stdout.split('\n')[1]) as LoadReport;
+    throw new Error(`steady-load exited with ${code}: ${stderr}`);
+  });
   await Promise.race([
     new Promise<void>((resolve) => {
       const sending = () => {

@@ -1,8 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { accessSync, constants, createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { TEST_OUTPUT_DIR } from './paths.js';
+import { spawnReaped } from './reaped-child.js';
 import { freePort } from './redis-server.js';
 
 const HOW_TO_GET_PROMETHEUS =
@@ -51,26 +52,14 @@ export async function startPrometheus(name: string, configFile: string): Promise
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'prometheus.log');
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(
-    binary,
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const { child, exited } = spawnReaped(binary, [
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      process.off('exit', reap);
-      resolve();
-    }),
-  );
   const url = `http://127.0.0.1:${port}`;
   const server: PrometheusServer = {
     url,

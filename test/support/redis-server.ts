@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { TEST_OUTPUT_DIR } from './paths.js';
+import { spawnReaped } from './reaped-child.js';
 
 export interface RedisServer {
   readonly url: string;
@@ -93,11 +94,7 @@ function spawnRedis(host: string, port: number): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--dir', dir];
   // Off loopback, Redis without a password would refuse clients unless told it is bound on purpose.
   if (host !== '127.0.0.1') args.push('--protected-mode', 'no');
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  // A crashed test run must not leave servers behind.
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  child.once('exit', () => process.off('exit', reap));
+  const { child } = spawnReaped('redis-server', args);
 
   return new Promise((resolve, reject) => {
     let output = '';

@@ -1,19 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
 import { TEST_MODELS_DIR, TEST_OUTPUT_DIR } from './paths.js';
+import { spawnReaped, type ChildExit } from './reaped-child.js';
 import { freePort } from './redis-server.js';
 
 const MAIN = join(process.cwd(), 'dist', 'main.js');
 const READY_TIMEOUT_MS = 30_000;
 
-export interface ServerExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** performance.now() when the exit was seen. */
-  at: number;
-}
+export type ServerExit = ChildExit;
 
 export interface ServerProcess {
   readonly baseUrl: string;
@@ -65,7 +61,7 @@ export async function startServerProcess(
   const [command, args] = at
     ? ['ip', ['netns', 'exec', at.namespace, process.execPath, MAIN]]
     : [process.execPath, [MAIN]];
-  const child = spawn(command, args, {
+  const { child, exited } = spawnReaped(command, args, {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
@@ -77,19 +73,9 @@ export async function startServerProcess(
       ALLOW_REMOTE_MODELS: 'false',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  // A crashed test run must not leave servers behind.
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  const exited = new Promise<ServerExit>((resolve) =>
-    child.once('exit', (code, signal) => {
-      process.off('exit', reap);
-      resolve({ code, signal, at: performance.now() });
-    }),
-  );
   const server: ServerProcess = {
     baseUrl: `http://${host}:${port}`,
     child,
