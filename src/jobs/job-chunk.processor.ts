@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { Inject, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
@@ -6,6 +7,9 @@ import type { Settings } from '../config/settings.js';
 import { SentimentService } from '../sentiment/sentiment.service.js';
 import { JOB_CHUNK_QUEUE, JOB_STORE, type ChunkData } from './job-queue.js';
 import type { JobStore } from './job-store.js';
+
+/** How long running chunks may take to finish at shutdown (a chunk is a few seconds of bulk work). */
+const CHUNK_FINISH_WAIT_MS = 10_000;
 
 /**
  * A replica that dies mid-chunk stops renewing the chunk's lock; after `LOCK_MS` another replica's
@@ -44,22 +48,38 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
     super();
   }
 
+  /** Chunks this replica is working on now. */
+  private running = 0;
+
   onApplicationBootstrap(): void {
     // The decorator's options are fixed at compile time; the setting is read at start.
     this.worker.concurrency = this.settings.jobs.workerConcurrency;
   }
 
   /**
-   * With Redis up, @nestjs/bullmq closes the worker gracefully (running chunks finish). With Redis
-   * unreachable that close would wait forever on QUIT: force it (a running chunk's lock lapses and
-   * another replica takes the chunk again).
+   * Running chunks may finish (for a bounded time), then the worker closes without QUIT: a Redis
+   * that is gone, or still reconnecting after a restart, would never answer it and shutdown would
+   * hang. A chunk cut short loses nothing: its lock lapses and a replica takes it again.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    if (!this.store.isUp()) await this.worker.close(true).catch(() => undefined);
+    // Not BullMQ's own waiting: it reconnects the blocking connection afterwards, which never
+    // returns while Redis is down.
+    await this.worker.pause(true).catch(() => undefined);
+    const deadline = performance.now() + CHUNK_FINISH_WAIT_MS;
+    while (this.running > 0 && performance.now() < deadline) await setTimeout(50);
+    await this.worker.close(true).catch(() => undefined);
   }
 
   async process(chunkJob: Job<ChunkData>): Promise<void> {
-    const { jobId, chunk } = chunkJob.data;
+    this.running++;
+    try {
+      await this.processChunk(chunkJob.data);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async processChunk({ jobId, chunk }: ChunkData): Promise<void> {
     const job = await this.store.get(jobId);
     if (!job || (job.state !== 'queued' && job.state !== 'running')) return;
     const texts = await this.store.chunkTexts(jobId, chunk);

@@ -29,7 +29,9 @@ export class JobsModule {
       module: JobsModule,
       imports: [
         SentimentModule,
-        BullModule.forRoot({ connection: { url: settings.redisUrl } }),
+        // Reconnects as soon as the other clients do: BullMQ's own backoff grows to 20 s, and its
+        // closing QUIT waits for the reconnect, so a restarted Redis could stall a shutdown that long.
+        BullModule.forRoot({ connection: { url: settings.redisUrl, retryStrategy: reconnectDelayMs } }),
         BullModule.registerQueue({ name: JOB_CHUNK_QUEUE }),
       ],
       controllers: [JobsController],

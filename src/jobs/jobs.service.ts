@@ -54,11 +54,11 @@ export class JobsService implements BeforeApplicationShutdown, OnApplicationShut
   }
 
   /**
-   * BullMQ closes its queue with QUIT, which an unreachable Redis never answers: then its connection
-   * is dropped first, so the closing that follows (in @nestjs/bullmq) returns at once.
+   * BullMQ closes its queue with QUIT, which a Redis that is gone (or still reconnecting after a
+   * restart) never answers. The queue has nothing to flush, so its connection is dropped instead, and
+   * the closing that follows (in @nestjs/bullmq) returns at once.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.store.isUp()) return;
     // disconnect() waits for an 'end' that a connection already lost may never emit: not for long.
     await Promise.race([this.queue.disconnect().catch(() => undefined), setTimeout(DISCONNECT_WAIT_MS)]);
   }
