@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,7 +41,9 @@ describe('CommonJS partner app on the packed SDK', () => {
     const source = join(work, 'sdk');
     cpSync(SDK, source, { recursive: true, filter: (path) => !/[/\\](dist|node_modules)$/.test(path) });
     builtBeforePack = existsSync(join(source, 'dist'));
-    // The SDK has no dependencies; its build needs only tsc, found on PATH as in the workspace.
+    // The SDK has no dependencies; its build needs tsc and, for the CLI, Node's types: both from the
+    // workspace's node_modules, one folder up from the package as in the repository.
+    symlinkSync(join(process.cwd(), 'node_modules'), join(work, 'node_modules'), 'dir');
     const path = `${join(process.cwd(), 'node_modules', '.bin')}:${process.env.PATH ?? ''}`;
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], {
       cwd: source,
