@@ -32,6 +32,11 @@ export function isBaselinePreset(value: string): value is BaselinePreset {
 export type BaselineHead = 'sentiment' | 'multi-label';
 export const BASELINE_HEADS: readonly BaselineHead[] = ['sentiment', 'multi-label'];
 
+/** Every baseline the generator can write (each preset with each head), so a model id can name any of them. */
+export const BASELINE_VARIANTS: readonly { preset: BaselinePreset; head: BaselineHead }[] = (
+  Object.keys(BASELINE_PRESETS) as BaselinePreset[]
+).flatMap((preset) => BASELINE_HEADS.map((head) => ({ preset, head })));
+
 /** Model id (and folder path below the models directory) of a generated baseline. */
 export function baselineModelId(preset: BaselinePreset, head: BaselineHead = 'sentiment'): string {
   return head === 'sentiment'

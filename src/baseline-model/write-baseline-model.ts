@@ -17,7 +17,7 @@ import { encodeOnnxModel } from './onnx-proto.js';
 import { readSourcePackage } from './package-info.js';
 import { buildTokenizerConfig, buildTokenizerJson } from './tokenizer-files.js';
 
-export { baselineModelId, type BaselineHead, type BaselinePreset } from './baseline-presets.js';
+export { BASELINE_VARIANTS, baselineModelId, type BaselineHead, type BaselinePreset } from './baseline-presets.js';
 
 /** Bump when the construction recipe changes, so generated folders can be told apart. */
 export const BASELINE_GENERATOR_VERSION = '1';

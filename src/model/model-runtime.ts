@@ -10,7 +10,12 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import type { Settings } from '../config/settings.js';
-import { baselineModelId, writeBaselineModel, type BaselineHead } from '../baseline-model/write-baseline-model.js';
+import {
+  BASELINE_VARIANTS,
+  baselineModelId,
+  writeBaselineModel,
+  type BaselineHead,
+} from '../baseline-model/write-baseline-model.js';
 import { downloadFailure, refusedStatus, useHub } from './hub-access.js';
 import { defaultScoreFunction, type ScoreFunction } from './label-scores.js';
 import {
@@ -261,11 +266,6 @@ async function verifiedSha256(file: string, options: ModelRuntimeOptions, log: R
   }
   return actual;
 }
-
-/** Every baseline the generator can write, so `MODEL_ID` can name any of them. */
-const BASELINE_VARIANTS = (['tiny', 'base'] as const).flatMap((preset) =>
-  (['sentiment', 'multi-label'] as const).map((head) => ({ preset, head })),
-);
 
 async function loadBaseline(
   options: ModelRuntimeOptions,
