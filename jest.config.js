@@ -10,7 +10,9 @@ const esmOnlyDependencies = ['content-disposition', 'cookie'];
  *   model and real redis-server.
  * - system (`*.system.spec.ts`, everything in `test/cluster/`): other programs: Chromium,
  *   Prometheus, podman, kubectl, the tool chain (redocly, the SDK generator, tsc), replicas.
- * - serial (everything in `test/chaos/` and `test/soak/`): long loads judged by "no request failed".
+ * - serial (everything in `test/chaos/` and `test/soak/`): long loads judged by "no request failed",
+ *   and the tests that need real time (Redis faults, latency thresholds), each saying why at its top.
+ *   No other tier may rest an assertion on a short timer or a wall-clock race: inject a clock.
  */
 const SERIAL_FOLDERS = ['<rootDir>/test/chaos/', '<rootDir>/test/soak/'];
 const SYSTEM_FOLDERS = ['<rootDir>/test/cluster/'];
@@ -64,4 +66,9 @@ export default {
   testPathIgnorePatterns: ['/node_modules/', ...SERIAL_FOLDERS],
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  // With JEST_RUNNING_SUITES_FILE (set by .ci/run), that file lists the suites running now: CI prints
+  // it when a tier passes its time limit.
+  ...(process.env.JEST_RUNNING_SUITES_FILE && {
+    reporters: ['default', '<rootDir>/test/support/running-suites-reporter.cjs'],
+  }),
 };

@@ -10,6 +10,7 @@ import { routeNeedsModel } from '../inference/needs-model.js';
 import { serveOpenApi } from './openapi.js';
 import { createJsonLogger, NestJsonLogger } from '../http/json-logger.js';
 import { limitConnections } from '../http/connection-limits.js';
+import { lingerBeforeClosing } from '../http/lingering-close.js';
 import { sendDeprecationHeaders } from '../http/deprecation.js';
 import { ProblemDetailsFilter, sendProblem } from '../http/problem-details.filter.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
@@ -34,7 +35,10 @@ export async function createApp(
   return configureApp(app, settings);
 }
 
-/** The Fastify server as the settings want it: logs, body limit, proxies, timeouts and connection caps. */
+/**
+ * The Fastify server as the settings want it: logs, body limit, proxies, timeouts, connection caps
+ * and the lingering close after an answer given before the body was all in.
+ */
 export function createAdapter(settings: Settings, logger: Logger): FastifyAdapter {
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
@@ -53,6 +57,8 @@ export function createAdapter(settings: Settings, logger: Logger): FastifyAdapte
     },
   });
   limitConnections(adapter.getInstance().server, settings.http);
+  // A body refused while it is still arriving (413): its answer must reach a client still sending.
+  lingerBeforeClosing(adapter.getInstance().server, settings.maxBodyBytes);
   return adapter;
 }
 

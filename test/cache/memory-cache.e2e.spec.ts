@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import request from 'supertest';
 import { CacheStats, type CacheOperation } from '../../src/cache/cache-stats.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -141,14 +142,27 @@ describe('in-memory cache limits', () => {
   });
 
   it('forgets an entry after CACHE_TTL_SECONDS', async () => {
-    const t = await startTestApp({ CACHE_TTL_SECONDS: '1' });
+    const t = await startTestApp({ CACHE_TTL_SECONDS: '60' });
+    // An injected clock for the cache's ages: the LRU reads performance.now(), here the real time plus
+    // what the test adds, so an entry ages by the test's word, not by how busy the machine is.
+    const realNow = performance.now.bind(performance);
+    let added = 0;
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => realNow() + added);
+    const advance = async (ms: number) => {
+      added += ms;
+      // The LRU reuses its last reading until its 1 ms timer clears it; that timer was set first, so it runs first.
+      await sleep(2);
+    };
     try {
       const [text] = freshTexts(1);
       expect((await predict(t, [text])).cache).toBe('MISS');
       expect((await predict(t, [text])).cache).toBe('HIT');
-      await sleep(1200);
+      await advance(30_000);
+      expect((await predict(t, [text])).cache).toBe('HIT');
+      await advance(31_000);
       expect((await predict(t, [text])).cache).toBe('MISS');
     } finally {
+      clock.mockRestore();
       await t.close();
     }
   });

@@ -4,6 +4,11 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 
 const API_KEY = 'body-before-auth-key-0123456';
 const LIMIT = 2;
+/**
+ * "At once", generously for a busy machine: a server waiting for the body would answer only at
+ * its request timeout (30 s by default), and then 408.
+ */
+const AT_ONCE_MS = 10_000;
 
 /** Headers of a predict announcing a 2 MB body that never comes. */
 function announcingHead(headers: string[]): string {
@@ -52,10 +57,10 @@ describe('the key and the rate limit are checked before the body is read (built 
     ['a wrong key', ['Authorization: Bearer not-the-key-0123456789']],
   ])('a predict with %s and a 2 MB body not yet sent gets 401 at once', async (_case, headers) => {
     const startedAt = performance.now();
-    const answer = await rawRequest(server.baseUrl, announcingHead(headers), '', 2000);
+    const answer = await rawRequest(server.baseUrl, announcingHead(headers), '', AT_ONCE_MS);
     expect(answer.status).toBe(401);
     expect(answer.head).toMatch(/^www-authenticate: Bearer realm="sentiment-api"$/im);
-    expect(performance.now() - startedAt).toBeLessThan(1000);
+    expect(performance.now() - startedAt).toBeLessThan(AT_ONCE_MS);
   });
 
   it('while a valid key with the same headers is waited for (the body is read only then)', async () => {
@@ -72,7 +77,7 @@ describe('the key and the rate limit are checked before the body is read (built 
       );
       expect((await rawRequest(server.baseUrl, head, ok)).status).toBe(200);
     }
-    const answer = await rawRequest(server.baseUrl, announcingHead([`X-API-Key: ${API_KEY}`]), '', 2000);
+    const answer = await rawRequest(server.baseUrl, announcingHead([`X-API-Key: ${API_KEY}`]), '', AT_ONCE_MS);
     expect(answer.status).toBe(429);
     expect(answer.head).toMatch(/^retry-after: \d+$/im);
   });
@@ -80,8 +85,8 @@ describe('the key and the rate limit are checked before the body is read (built 
   it('past AUTH_FAILURES_PER_MINUTE failed keys from one address, the next gets 429, still before the body', async () => {
     // Two failures were spent above; one more 401, then 429s.
     const wrong = ['X-API-Key: still-not-the-key-0123456'];
-    expect((await rawRequest(server.baseUrl, announcingHead(wrong), '', 2000)).status).toBe(401);
-    const answer = await rawRequest(server.baseUrl, announcingHead(wrong), '', 2000);
+    expect((await rawRequest(server.baseUrl, announcingHead(wrong), '', AT_ONCE_MS)).status).toBe(401);
+    const answer = await rawRequest(server.baseUrl, announcingHead(wrong), '', AT_ONCE_MS);
     expect(answer.status).toBe(429);
     expect(answer.head).toMatch(/^retry-after: \d+$/im);
     expect(answer.body).toContain('urn:sentiment-api:problem:rate-limited');

@@ -1,3 +1,4 @@
+// Real time: Redis frozen (SIGSTOP) for seconds while the built server's breaker opens, tries and closes on its clock.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +9,7 @@ import { scrapeMetrics, sumOf } from '../support/prometheus-text.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
-import { freshTexts, PREDICT } from './cache-test-helpers.js';
+import { freshTexts, PREDICT } from '../cache/cache-test-helpers.js';
 
 /** By then the breaker has surely opened: most calls of its sampling window have timed out. */
 const SURELY_OPEN_AFTER_MS = BREAKER_DEFAULTS.samplingMs + 1000;

@@ -1,7 +1,8 @@
+// Real time: it compares interactive latencies measured a minute apart, which other suites' load would skew.
 import { freshTexts } from '../cache/cache-test-helpers.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { JobClient, ndjson } from './job-client.js';
+import { JobClient, ndjson } from '../jobs/job-client.js';
 
 const SAMPLES = 300;
 /** Generous for a shared test machine; the bench measures the real ratio (issue: within 1.5×). */

@@ -1,3 +1,4 @@
+// Real time: a killed, frozen or silent Redis, with request times compared to the model's own; load would skew them.
 import { createServer, type Server, type Socket } from 'node:net';
 import request from 'supertest';
 import { CacheStats } from '../../src/cache/cache-stats.js';
@@ -6,7 +7,7 @@ import type { RedisConnection } from '../../src/redis/redis-connection.js';
 import { REDIS } from '../../src/redis/redis.module.js';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { freshTexts, predict, sleep, waitForCache } from './cache-test-helpers.js';
+import { freshTexts, predict, sleep, waitForCache } from '../cache/cache-test-helpers.js';
 import { classifyTexts } from '../support/classify-texts.js';
 
 /** Headroom over the model's own time that a request may take while the cache is failing. */

@@ -1,3 +1,4 @@
+// Real time: it judges the built server by latency thresholds (p95 < 300 ms) that other suites' load would break.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
