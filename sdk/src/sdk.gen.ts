@@ -125,7 +125,7 @@ export const getModelInfo = <ThrowOnError extends boolean = false>(options?: Opt
 /**
  * Submit a bulk scoring job
  *
- * The body is NDJSON: one `{"text": "...", "id": "..."}` object per line (`id` optional, echoed in the results), validated line by line as it streams in, up to `JOB_MAX_TEXTS` texts and `JOB_MAX_BYTES` bytes. A bad line refuses the whole job (nothing is created) with its line number. Texts are answered by every replica's workers at a lower priority than interactive requests. With `Idempotency-Key`, a retried submission answers the job the key named before (for `JOB_RESULT_TTL_SECONDS`). Needs Redis (`REDIS_URL`).
+ * The body is NDJSON: one `{"text": "...", "id": "..."}` object per line (`id` optional, echoed in the results), validated line by line as it streams in, up to `JOB_MAX_TEXTS` texts and `JOB_MAX_BYTES` bytes. A bad line refuses the whole job (nothing is created) with its line number. Texts are answered by every replica's workers at a lower priority than interactive requests. With `Idempotency-Key`, a retried submission answers the job the key named before (for `JOB_RESULT_TTL_SECONDS`). Needs Redis (`JOBS_REDIS_URL`, or `REDIS_URL`).
  */
 export const submitJob = <ThrowOnError extends boolean = false>(options: Options<SubmitJobData, ThrowOnError>) =>
   (options.client ?? client).post<SubmitJobResponses, SubmitJobErrors, ThrowOnError>({

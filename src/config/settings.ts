@@ -86,6 +86,8 @@ export interface Settings {
 }
 
 export interface JobSettings {
+  /** The durable Redis of the job store and queue; REDIS_URL unless set. */
+  readonly redisUrl?: string;
   readonly maxTexts: number;
   readonly maxBytes: number;
   readonly chunkTexts: number;
@@ -480,6 +482,14 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     parse: integer(0, 1_000_000),
     default: 1024,
     description: 'open connections one peer address may hold; more are closed as they arrive; `0` = no per-address cap',
+  },
+  'jobs.redisUrl': {
+    variable: 'JOBS_REDIS_URL',
+    parse: url(['redis', 'rediss']),
+    default: derived((setting) => setting('redisUrl')),
+    documentedDefault: '`REDIS_URL`',
+    description:
+      "Redis for bulk jobs (job store and queue): durable, AOF and `maxmemory-policy noeviction`, which production requires; unset: the cache's Redis, for development; never logged ([Jobs](JOBS.md#where-jobs-live))",
   },
   'jobs.maxTexts': {
     variable: 'JOB_MAX_TEXTS',

@@ -5,11 +5,18 @@ import { ShutdownState } from './shutdown-state.js';
 const logger = new Logger('Shutdown');
 
 /**
+ * After the in-flight allowance, the longest the app may take to close (model calls still running,
+ * each Redis client's close deadline) before the process exits anyway, with code 1: whatever Redis
+ * or a library does, the process is gone within drain + in-flight allowance + this.
+ */
+export const CLOSING_ALLOWANCE_MS = 5000;
+
+/**
  * SIGTERM/SIGINT: readiness turns 503 at once, requests keep being served for `drainMs` (time for
  * Kubernetes to take the pod out of its Service), then the server stops accepting, closes idle
- * connections, gives requests in flight up to `inFlightMs` to finish and then closes every
- * connection (a slow client must not hold the exit past the grace period), the app closes
- * (shutdown hooks) and the process exits 0. A second signal exits at once.
+ * connections, gives requests in flight (and held work: bulk chunks) up to `inFlightMs` to finish
+ * and then closes every connection (a slow client must not hold the exit past the grace period),
+ * the app closes (shutdown hooks) and the process exits 0. A second signal exits at once.
  */
 export function handleShutdownSignals(app: INestApplication, drainMs: number, inFlightMs: number): void {
   const state = app.get(ShutdownState);
@@ -19,18 +26,25 @@ export function handleShutdownSignals(app: INestApplication, drainMs: number, in
       process.exit(1);
     }
     logger.log({ msg: 'shutdown signal received: readiness is 503, draining', signal, drainMs });
-    setTimeout(() => void close(app, inFlightMs), drainMs);
+    setTimeout(() => void close(app, state, inFlightMs), drainMs);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
 
-async function close(app: INestApplication, inFlightMs: number): Promise<void> {
+async function close(app: INestApplication, state: ShutdownState, inFlightMs: number): Promise<void> {
+  setTimeout(() => {
+    logger.error({
+      msg: 'shutdown did not finish in time: exiting anyway',
+      allowanceMs: inFlightMs + CLOSING_ALLOWANCE_MS,
+    });
+    process.exit(1);
+  }, inFlightMs + CLOSING_ALLOWANCE_MS);
   try {
     logger.log({ msg: 'drain over: no new connections; finishing requests in flight' });
     // Nest's close() runs the destroy hooks (Redis, batcher) before it closes the HTTP server, so the
     // server is closed first: in-flight requests finish while everything they use is still open.
-    await closeServer(app.getHttpServer() as Server, inFlightMs);
+    await Promise.all([closeServer(app.getHttpServer() as Server, inFlightMs), state.heldWorkSettled(inFlightMs)]);
     await app.close();
     logger.log({ msg: 'shutdown complete' });
     process.exit(0);

@@ -10,5 +10,5 @@ export const RATE_LIMITED_DETAIL = 'Too many requests from this client; retry af
 export const TOO_MANY_FAILURES_DETAIL =
   'Too many requests without a valid key from this address; retry after `Retry-After` seconds.';
 export const JOBS_NEED_REDIS_DETAIL =
-  'Bulk jobs need Redis (`REDIS_URL`), which this deployment runs without; use the predict route.';
+  'Bulk jobs need Redis (`JOBS_REDIS_URL` or `REDIS_URL`), which this deployment runs without; use the predict route.';
 export const JOBS_UNAVAILABLE_DETAIL = 'The job store (Redis) is unreachable; retry shortly.';

@@ -1,15 +1,15 @@
-import { setTimeout } from 'node:timers/promises';
 import { Inject, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
+import { UnavailableError } from '../common/unavailable-error.js';
+import { ProblemError } from '../http/problem.js';
+import { ShutdownState } from '../health/shutdown-state.js';
+import { RedisClients } from '../redis/redis-clients.js';
 import { SentimentService } from '../sentiment/sentiment.service.js';
 import { JOB_CHUNK_QUEUE, JOB_STORE, type ChunkData } from './job-queue.js';
 import type { JobStore } from './job-store.js';
-
-/** How long running chunks may take to finish at shutdown (a chunk is a few seconds of bulk work). */
-const CHUNK_FINISH_WAIT_MS = 10_000;
 
 /**
  * A replica that dies mid-chunk stops renewing the chunk's lock; after `LOCK_MS` another replica's
@@ -20,6 +20,19 @@ const LOCK_MS = 15_000;
 const STALLED_CHECK_MS = 5_000;
 /** A chunk stalls this many times (its replica died each time) before its job fails. */
 const MAX_STALLS = 3;
+
+/**
+ * A failed job's `error`, which its owner reads: our own refusals (overload, model not ready) say
+ * what happened; anything else (a Redis or runtime error, whose text may name internal addresses
+ * or paths) is summarised, and the service log keeps the cause under the job's id.
+ */
+export function jobErrorSummary(chunk: number, attempts: number, error: Error): string {
+  const reason =
+    error instanceof UnavailableError || error instanceof ProblemError
+      ? error.message
+      : 'an internal error (the service log has its cause under this job id)';
+  return `chunk ${chunk} failed ${attempts} times: ${reason}`;
+}
 
 /** Work done by this replica's workers, for metrics. */
 export class BulkWork {
@@ -44,39 +57,30 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
     @Inject(JOB_STORE) private readonly store: JobStore,
     @Inject(SETTINGS) private readonly settings: Settings,
     private readonly work: BulkWork,
+    private readonly shutdown: ShutdownState,
+    private readonly clients: RedisClients,
   ) {
     super();
   }
 
-  /** Chunks this replica is working on now. */
-  private running = 0;
-
   onApplicationBootstrap(): void {
     // The decorator's options are fixed at compile time; the setting is read at start.
     this.worker.concurrency = this.settings.jobs.workerConcurrency;
+    // A stopping replica takes no new chunk; the other replicas do.
+    this.shutdown.onBegin(() => void this.worker.pause(true).catch(() => undefined));
   }
 
   /**
-   * Running chunks may finish (for a bounded time), then the worker closes without QUIT: a Redis
-   * that is gone, or still reconnecting after a restart, would never answer it and shutdown would
-   * hang. A chunk cut short loses nothing: its lock lapses and a replica takes it again.
+   * Running chunks were held by the shutdown like requests in flight; what is still running now is
+   * cut short and loses nothing (its lock lapses and a replica takes it again). The worker closes
+   * without waiting for it, and BullMQ's connections are dropped if Redis does not let it close.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    // Not BullMQ's own waiting: it reconnects the blocking connection afterwards, which never
-    // returns while Redis is down.
-    await this.worker.pause(true).catch(() => undefined);
-    const deadline = performance.now() + CHUNK_FINISH_WAIT_MS;
-    while (this.running > 0 && performance.now() < deadline) await setTimeout(50);
-    await this.worker.close(true).catch(() => undefined);
+    await this.clients.close('jobs-queue', () => this.worker.close(true));
   }
 
   async process(chunkJob: Job<ChunkData>): Promise<void> {
-    this.running++;
-    try {
-      await this.processChunk(chunkJob.data);
-    } finally {
-      this.running--;
-    }
+    await this.shutdown.hold(this.processChunk(chunkJob.data));
   }
 
   private async processChunk({ jobId, chunk }: ChunkData): Promise<void> {
@@ -114,10 +118,10 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
     if (!chunkJob || chunkJob.attemptsMade < (chunkJob.opts.attempts ?? 1)) return;
     const job = await this.store.get(chunkJob.data.jobId).catch(() => undefined);
     if (!job) return;
-    const summary = `chunk ${chunkJob.data.chunk} failed ${chunkJob.attemptsMade} times: ${error.message}`;
+    const summary = jobErrorSummary(chunkJob.data.chunk, chunkJob.attemptsMade, error);
     if (await this.store.end(job, 'failed', Date.now(), summary).catch(() => false)) {
       this.work.failedJobs++;
-      this.logger.warn({ msg: 'job failed', job: job.id, error: summary });
+      this.logger.warn({ msg: 'job failed', job: job.id, error: summary, cause: error.message });
     }
   }
 

@@ -18,5 +18,5 @@ export const CHUNK_BACKOFF_MS = 1000;
 
 /** Where the stores are: the job store and queue share Redis, the jobs module provides both. */
 export const JOB_STORE = Symbol('JOB_STORE');
-/** The {@link JobsService}, or null without REDIS_URL (jobs are then refused). */
+/** The {@link JobsService}, or null without JOBS_REDIS_URL and REDIS_URL (jobs are then refused). */
 export const JOBS = Symbol('JOBS');

@@ -90,15 +90,32 @@ export class JobStore {
     private readonly ttlSeconds: number,
   ) {}
 
+  /** Set while this Redis may evict keys and production refuses it: why, for the 503 and the log. */
+  refusal?: string;
+
   /** Connected to Redis now. */
   isUp(): boolean {
     return this.redis.status === 'ready';
   }
 
-  close(): Promise<void> {
-    // disconnect, not quit: nothing needs flushing, and a hung Redis would never answer QUIT.
-    this.redis.disconnect();
-    return Promise.resolve();
+  /**
+   * A Redis that evicts keys when full drops jobs and results to make room (one tenant's flood
+   * erases another's results), so jobs need `maxmemory-policy noeviction`: with `required`
+   * (production) any other policy refuses the store. Returns the policy read.
+   */
+  async checkEvictionPolicy(required: boolean): Promise<string> {
+    const memory = await this.redis.info('memory');
+    const policy = /^maxmemory_policy:(\S+)/m.exec(memory)?.[1] ?? 'unknown';
+    this.refusal =
+      required && policy !== 'noeviction'
+        ? `The jobs Redis (JOBS_REDIS_URL) has maxmemory-policy ${policy}, which evicts jobs and results when memory is full; jobs need noeviction.`
+        : undefined;
+    return policy;
+  }
+
+  /** QUIT; a Redis that does not answer it is dropped by the caller (RedisClients). */
+  async close(): Promise<void> {
+    await this.redis.quit();
   }
 
   async stageChunk(id: string, chunk: number, texts: StoredText[]): Promise<void> {

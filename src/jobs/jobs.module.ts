@@ -1,7 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { reconnectDelayMs } from '../redis/redis-client.js';
+import { RedisClients } from '../redis/redis-clients.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { HealthModule } from '../health/health.module.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { SentimentModule } from '../sentiment/sentiment.module.js';
@@ -13,34 +16,45 @@ import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
 
 /**
- * Bulk scoring jobs on BullMQ. With `REDIS_URL`, the queue, this replica's chunk worker and the
- * job store; BullMQ opens its own ioredis connections from the same URL (a worker blocks on its
- * connection while it waits for chunks, which the shared node-redis client, with its 50 ms
- * breaker timeout, must never do), and the job store has one of its own that fails fast. Without
- * Redis the routes exist and answer 501.
+ * Bulk scoring jobs on BullMQ. With `JOBS_REDIS_URL` (or `REDIS_URL`), the queue, this replica's chunk worker and the
+ * job store; BullMQ gets ioredis connections of its own (a worker blocks on its connection while
+ * it waits for chunks, which the shared node-redis client, with its 50 ms breaker timeout, must
+ * never do), and the job store has one that fails fast. All of them come from {@link RedisClients},
+ * so shutdown can drop them whatever Redis does. Without Redis the routes exist and answer 501.
  */
 @Module({})
 export class JobsModule {
   static forRoot(settings: Settings): DynamicModule {
-    if (!settings.redisUrl) {
+    if (!settings.jobs.redisUrl) {
       return { module: JobsModule, controllers: [JobsController], providers: [{ provide: JOBS, useValue: null }] };
     }
     return {
       module: JobsModule,
       imports: [
         SentimentModule,
-        // Reconnects as soon as the other clients do: BullMQ's own backoff grows to 20 s, and its
-        // closing QUIT waits for the reconnect, so a restarted Redis could stall a shutdown that long.
-        BullModule.forRoot({ connection: { url: settings.redisUrl, retryStrategy: reconnectDelayMs } }),
+        HealthModule,
+        RedisModule,
+        BullModule.forRootAsync({
+          imports: [RedisModule],
+          inject: [RedisClients, SETTINGS],
+          // Reconnects as soon as the other clients do (BullMQ's own backoff grows to 20 s). BullMQ
+          // needs no retry limit per command: a worker's blocking read waits out an outage.
+          useFactory: (clients: RedisClients, current: Settings) => ({
+            connection: clients.ioredis('jobs-queue', current.jobs.redisUrl!, {
+              maxRetriesPerRequest: null,
+              retryStrategy: reconnectDelayMs,
+            }),
+          }),
+        }),
         BullModule.registerQueue({ name: JOB_CHUNK_QUEUE }),
       ],
       controllers: [JobsController],
       providers: [
         {
           provide: JOB_STORE,
-          inject: [SETTINGS],
-          useFactory: (current: Settings) =>
-            new JobStore(jobStoreClient(current.redisUrl!), current.jobs.resultTtlSeconds),
+          inject: [SETTINGS, RedisClients],
+          useFactory: (current: Settings, clients: RedisClients) =>
+            jobStore(jobStoreClient(clients, current.jobs.redisUrl!), current),
         },
         JobsService,
         { provide: JOBS, useExisting: JobsService },
@@ -53,11 +67,31 @@ export class JobsModule {
   }
 }
 
-/** The job store's connection: no offline queue, one try per command, reconnecting in the background. */
-function jobStoreClient(url: string): Redis {
+/** The store, checking the Redis's eviction policy on every (re)connect: Redis may have been replaced. */
+function jobStore(client: Redis, settings: Settings): JobStore {
   const logger = new Logger('Jobs');
-  const client = new Redis(url, {
-    connectionName: 'sentiment-api:jobs',
+  const store = new JobStore(client, settings.jobs.resultTtlSeconds);
+  const required = settings.nodeEnv === 'production';
+  client.on('ready', () => {
+    store.checkEvictionPolicy(required).then(
+      (policy) => {
+        if (store.refusal) logger.error({ msg: `${store.refusal} Job routes answer 503 until it is changed.` });
+        else if (policy !== 'noeviction') {
+          logger.warn({
+            msg: `the jobs Redis has maxmemory-policy ${policy}: it may evict jobs (production refuses it)`,
+          });
+        }
+      },
+      (error: Error) => logger.warn({ msg: 'could not read the jobs Redis eviction policy', error: error.message }),
+    );
+  });
+  return store;
+}
+
+/** The job store's connection: no offline queue, one try per command, reconnecting in the background. */
+function jobStoreClient(clients: RedisClients, url: string): Redis {
+  const logger = new Logger('Jobs');
+  const client = clients.ioredis('jobs-store', url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { SETTINGS } from '../config/config.module.js';
@@ -9,6 +8,7 @@ import type { Settings } from '../config/settings.js';
 import { UnavailableError } from '../common/unavailable-error.js';
 import { JOBS_UNAVAILABLE_DETAIL } from '../http/problem-details.js';
 import { ProblemError } from '../http/problem.js';
+import { RedisClients } from '../redis/redis-clients.js';
 import { readJobLines } from './job-lines.js';
 import {
   CHUNK_ATTEMPTS,
@@ -19,8 +19,6 @@ import {
   type ChunkData,
 } from './job-queue.js';
 import type { JobRecord, JobStore, StoredText } from './job-store.js';
-
-const DISCONNECT_WAIT_MS = 200;
 
 /** Who submits or reads a job: the key's identity (the job's owner) and its cache scope. */
 export interface JobCaller {
@@ -39,7 +37,7 @@ export interface Submitted {
  * every replica's workers, answers status and results to the owner only, and cancels.
  */
 @Injectable()
-export class JobsService implements BeforeApplicationShutdown, OnApplicationShutdown {
+export class JobsService implements OnApplicationShutdown {
   private readonly logger = new Logger('Jobs');
   /** Counted by this replica, for metrics. */
   readonly transitions = { submitted: 0, cancelled: 0 };
@@ -48,26 +46,19 @@ export class JobsService implements BeforeApplicationShutdown, OnApplicationShut
     @InjectQueue(JOB_CHUNK_QUEUE) private readonly queue: Queue<ChunkData>,
     @Inject(JOB_STORE) private readonly store: JobStore,
     @Inject(SETTINGS) private readonly settings: Settings,
+    private readonly clients: RedisClients,
   ) {
     // Without a listener a lost Redis connection would crash the process; routes answer 503 meanwhile.
     queue.on('error', () => undefined);
   }
 
-  /**
-   * BullMQ closes its queue with QUIT, which a Redis that is gone (or still reconnecting after a
-   * restart) never answers. The queue has nothing to flush, so its connection is dropped instead, and
-   * the closing that follows (in @nestjs/bullmq) returns at once.
-   */
-  async beforeApplicationShutdown(): Promise<void> {
-    // disconnect() waits for an 'end' that a connection already lost may never emit: not for long.
-    await Promise.race([this.queue.disconnect().catch(() => undefined), setTimeout(DISCONNECT_WAIT_MS)]);
-  }
-
+  /** The queue's connection is BullMQ's (closed with the worker); the store's is closed here. */
   async onApplicationShutdown(): Promise<void> {
-    await this.store.close();
+    await this.clients.close('jobs-store', () => this.store.close());
   }
 
   async submit(caller: JobCaller, body: Readable, idempotencyKey?: string): Promise<Submitted> {
+    this.usable();
     if (idempotencyKey !== undefined) {
       const existing = await this.existing(caller, idempotencyKey);
       if (existing) {
@@ -176,7 +167,13 @@ export class JobsService implements BeforeApplicationShutdown, OnApplicationShut
   }
 
   /** Redis trouble is a 503: unlike the cache, job state cannot be skipped. */
+  /** Refuses the call while the store's Redis is refused (it would evict jobs). */
+  private usable(): void {
+    if (this.store.refusal) throw new UnavailableError(this.store.refusal, 60, 'jobs-unavailable');
+  }
+
   private async guarded<T>(operation: Promise<T>): Promise<T> {
+    this.usable();
     try {
       return await operation;
     } catch (error) {

@@ -39,8 +39,11 @@ export interface ModelWorkerEvents {
   stopped(error: Error, loss: WorkerLoss): void;
 }
 
-/** Longest wait at shutdown for model calls still running before the worker is terminated anyway. */
-const SHUTDOWN_CALLS_WAIT_MS = 10_000;
+/**
+ * Longest wait at shutdown for model calls still running before the worker is terminated anyway;
+ * within the shutdown's closing allowance (src/health/graceful-shutdown.ts), which ends the process.
+ */
+const SHUTDOWN_CALLS_WAIT_MS = 2000;
 
 /**
  * The model's two worker threads, ONNX session and tokenizer: starts them through the

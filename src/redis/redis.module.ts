@@ -2,6 +2,7 @@ import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { createRedisClient } from './redis-client.js';
+import { RedisClients } from './redis-clients.js';
 import { BREAKER_DEFAULTS, RedisConnection } from './redis-connection.js';
 
 /** The shared {@link RedisConnection}, or null without `REDIS_URL` (callers then keep state in memory). */
@@ -9,28 +10,34 @@ export const REDIS = Symbol('REDIS');
 
 /**
  * One Redis connection for the whole process (`REDIS_URL`), with its timeout (`CACHE_TIMEOUT_MS`)
- * and circuit breaker, used by the prediction cache and the rate limiter alike.
+ * and circuit breaker, used by the prediction cache and the rate limiter alike; and the registry of
+ * every Redis client (the jobs module's too), which shutdown closes with a deadline.
  */
 @Module({
   providers: [
+    RedisClients,
     {
       provide: REDIS,
-      inject: [SETTINGS],
-      useFactory: (settings: Settings): RedisConnection | null =>
+      inject: [SETTINGS, RedisClients],
+      useFactory: (settings: Settings, clients: RedisClients): RedisConnection | null =>
         settings.redisUrl
-          ? new RedisConnection(createRedisClient(settings.redisUrl, new Logger('Redis')), {
+          ? new RedisConnection(clients.nodeRedis('cache', createRedisClient(settings.redisUrl, new Logger('Redis'))), {
               timeoutMs: settings.cacheTimeoutMs,
               ...BREAKER_DEFAULTS,
             })
           : null,
     },
   ],
-  exports: [REDIS],
+  exports: [REDIS, RedisClients],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: RedisConnection | null) {}
+  constructor(
+    @Inject(REDIS) private readonly redis: RedisConnection | null,
+    private readonly clients: RedisClients,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis?.close();
+    const redis = this.redis;
+    if (redis) await this.clients.close('cache', () => redis.close());
   }
 }

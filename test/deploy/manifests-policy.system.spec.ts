@@ -1,14 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { IService } from 'kubernetes-models/v1/Service';
+import { createClient } from 'redis';
 import { loadSettings } from '../../src/config/settings.js';
+import { CLOSING_ALLOWANCE_MS } from '../../src/health/graceful-shutdown.js';
+import { DEPLOY_GUIDE, deployGuideAcl, deployGuideSecretCommand, deployGuideUrl } from './support/deploy-guide.js';
 import { imageDeclarations } from './support/dockerfile.js';
 import {
   containerEnvironment,
@@ -21,15 +25,33 @@ import {
   type KubernetesObject,
 } from './support/manifests.js';
 import { settingsVariables } from './support/settings-variables.js';
+import { redisArg, redisMemoryBytes, shippedRedisArgs } from './support/shipped-redis.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
+import { startRedisServer } from '../support/redis-server.js';
 
-/** The deployment guide: the Secrets it tells the operator to create. */
-const DEPLOY_GUIDE = readFileSync(join(process.cwd(), 'docs', 'DEPLOY.md'), 'utf8');
 const IMAGE = imageDeclarations();
-/** Room after the drain for requests still in flight to finish before the kubelet's SIGKILL. */
-const IN_FLIGHT_ALLOWANCE_MS = 5000;
 
-type Workload = IDeployment & KubernetesObject;
+/** The pods' owners: Deployments and StatefulSets (the jobs Redis). */
+type Workload = (IDeployment | IStatefulSet) & KubernetesObject;
+
+/** Files in deploy/k8s/base holding the two Redis: the cache's and the jobs'. */
+const CACHE_REDIS_FILE = 'redis-deployment.yaml';
+const JOBS_REDIS_FILE = 'jobs-redis-statefulset.yaml';
+
+const QUANTITY_BYTES: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
+
+/** A Kubernetes memory or storage quantity (`256Mi`, `1Gi`, `500M`) in bytes. */
+function quantityBytes(text: string | number | undefined): number {
+  const [, amount, suffix] = /^(\d+(?:\.\d+)?)(k|M|G|Ki|Mi|Gi)?$/.exec(String(text)) ?? [];
+  if (amount === undefined) throw new Error(`unexpected quantity ${text}`);
+  return Number(amount) * QUANTITY_BYTES[suffix ?? ''];
+}
+
+/** Redis arguments without the flags naming paths in the pod, as shippedRedisArgs returns them. */
+function withoutPodPaths(args: string[]): string[] {
+  const podPath = (flag: string | undefined) => flag === '--aclfile' || flag === '--dir';
+  return args.filter((arg, i) => !podPath(arg) && !podPath(args[i - 1]));
+}
 
 /** A value valid both as an API key and as a cache key secret. */
 const STAND_IN_SECRET = 'stand-in-secret-0123456789abcdef';
@@ -43,15 +65,13 @@ function secretMounts(deployment: Workload, container: IContainer): { path: stri
   });
 }
 
-/** The REDIS_URL docs/DEPLOY.md's `kubectl create secret generic sentiment-api-redis` line writes, variables stood in for. */
-function deployGuideRedisUrl(): string | undefined {
-  const url = /create secret generic sentiment-api-redis .*--from-literal=url="?([^"\s]+)"?/.exec(DEPLOY_GUIDE)?.[1];
-  return url?.replace(/\$\w+/g, 'stand-in');
-}
+/** Redis URLs the API takes from the operator's Secrets. */
+const REDIS_URL_VARIABLES = ['REDIS_URL', 'JOBS_REDIS_URL'];
 
 /**
  * The environment the pod would see: files in mounted Secrets hold a stand-in secret, and a
- * REDIS_URL from the operator's Secret is what docs/DEPLOY.md tells the operator to put there.
+ * REDIS_URL or JOBS_REDIS_URL from the operator's Secret is what docs/DEPLOY.md tells the operator
+ * to put there (its `kubectl create secret generic <that Secret>` line, variables stood in for).
  */
 function withSecretStandIns(
   overlay: string,
@@ -66,13 +86,15 @@ function withSecretStandIns(
     values[name] = join(dir, name);
     writeFileSync(values[name], `${STAND_IN_SECRET}\n`);
   }
-  const redisUrl = deployGuideRedisUrl();
-  if (environment.external.some((ref) => ref.variable === 'REDIS_URL') && redisUrl) values.REDIS_URL = redisUrl;
+  for (const ref of environment.external) {
+    const url = ref.kind === 'Secret' && ref.key === 'url' ? deployGuideUrl(ref.name) : undefined;
+    if (ref.variable && REDIS_URL_VARIABLES.includes(ref.variable) && url) values[ref.variable] = url;
+  }
   return values;
 }
 
-function containers(deployment: Workload): IContainer[] {
-  return podContainers(deployment.spec!.template.spec!);
+function containers(workload: Workload): IContainer[] {
+  return podContainers(workload.spec!.template.spec!);
 }
 
 function containerPort(container: IContainer, port: number | string | undefined): number | undefined {
@@ -90,6 +112,12 @@ function probes(container: IContainer): IProbe[] {
 describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overlay) => {
   const objects = render(`overlays/${overlay}`);
   const deployments = ofKind<IDeployment>(objects, 'Deployment');
+  const statefulSets = ofKind<IStatefulSet>(objects, 'StatefulSet');
+  const workloads: Workload[] = [...deployments, ...statefulSets];
+  const cacheRedis = named<IDeployment>(objects, 'Deployment', 'sentiment-redis');
+  const jobsRedis = named<IStatefulSet>(objects, 'StatefulSet', 'sentiment-jobs-redis');
+  const jobsRedisContainer = containers(jobsRedis).find((container) => container.name === 'redis')!;
+  const jobsRedisArgs = jobsRedisContainer.args ?? [];
   const api = named<IDeployment>(objects, 'Deployment', 'sentiment-api');
   const apiPod = api.spec!.template.spec!;
   const apiContainer = apiPod.containers.find((container) => container.name === 'api')!;
@@ -104,6 +132,8 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
       'sentiment-api',
       'sentiment-redis',
     ]);
+    expect(statefulSets.map((statefulSet) => statefulSet.metadata.name)).toEqual(['sentiment-jobs-redis']);
+    expect(jobsRedisContainer).toBeDefined();
     expect(apiContainer).toBeDefined();
     for (const kind of ['Service', 'ConfigMap', 'PodDisruptionBudget', 'NetworkPolicy', 'Namespace']) {
       expect(ofKind(objects, kind).length).toBeGreaterThan(0);
@@ -120,7 +150,7 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
   });
 
   it('gives every container CPU and memory requests and limits', () => {
-    for (const container of deployments.flatMap(containers)) {
+    for (const container of workloads.flatMap(containers)) {
       const { requests, limits } = container.resources ?? {};
       expect({ container: container.name, requests: Object.keys(requests ?? {}).sort() }).toEqual({
         container: container.name,
@@ -134,7 +164,7 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
   });
 
   it('gives every container a startup, a readiness and a liveness probe', () => {
-    for (const container of deployments.flatMap(containers)) {
+    for (const container of workloads.flatMap(containers)) {
       expect({ container: container.name, probes: probes(container).length }).toEqual({
         container: container.name,
         probes: 3,
@@ -163,10 +193,26 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     }
   });
 
+  it('checks the jobs Redis by its own protocol and port, and keeps it unready while it replays its AOF', () => {
+    for (const probe of probes(jobsRedisContainer)) {
+      // `-e`: redis-cli exits 1 on an error reply, such as LOADING while the AOF is replayed.
+      const byCommand = probe.exec?.command?.join(' ') === 'redis-cli -e ping';
+      const byPort = containerPort(jobsRedisContainer, probe.tcpSocket?.port) === 6379;
+      expect({ probe, ok: byCommand || byPort }).toEqual({ probe, ok: true });
+    }
+    const { startupProbe, readinessProbe } = jobsRedisContainer;
+    expect([startupProbe, readinessProbe].map((probe) => probe?.exec?.command?.join(' '))).toEqual([
+      'redis-cli -e ping',
+      'redis-cli -e ping',
+    ]);
+    // Minutes for the replay before liveness may restart it (and start the replay over).
+    expect((startupProbe?.periodSeconds ?? 10) * (startupProbe?.failureThreshold ?? 3)).toBeGreaterThanOrEqual(120);
+  });
+
   it('runs every container as non-root, read-only, without privilege escalation or capabilities', () => {
-    for (const deployment of deployments) {
-      const pod = deployment.spec!.template.spec!;
-      for (const container of containers(deployment)) {
+    for (const workload of workloads) {
+      const pod = workload.spec!.template.spec!;
+      for (const container of containers(workload)) {
         const context = { ...pod.securityContext, ...container.securityContext };
         expect({ container: container.name, ...context }).toMatchObject({
           container: container.name,
@@ -188,7 +234,7 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
   });
 
   it('pins every image to a tag or digest, never latest', () => {
-    for (const container of deployments.flatMap(containers)) {
+    for (const container of workloads.flatMap(containers)) {
       const image = container.image ?? '';
       const tag = image.includes('@') ? image.split('@')[1] : image.split('/').pop()?.split(':')[1];
       expect({ image, tag }).toEqual({ image, tag: expect.not.stringMatching(/^(latest)?$/) });
@@ -196,7 +242,7 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
   });
 
   it('sets each environment variable once, from exactly one source', () => {
-    for (const container of deployments.flatMap(containers)) {
+    for (const container of workloads.flatMap(containers)) {
       const names = (container.env ?? []).map((variable) => variable.name);
       expect(new Set(names).size).toBe(names.length);
       for (const variable of container.env ?? []) {
@@ -217,7 +263,7 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
   });
 
   it('reads secrets from files in mounted Secrets, never from values in the manifests', () => {
-    for (const name of ['API_KEYS', 'CACHE_KEY_SECRET', 'METRICS_API_KEY', 'REDIS_URL'])
+    for (const name of ['API_KEYS', 'CACHE_KEY_SECRET', 'METRICS_API_KEY', 'REDIS_URL', 'JOBS_REDIS_URL'])
       expect(apiEnvironment.values[name]).toBeUndefined();
     const secretFile = apiEnvironment.values.CACHE_KEY_SECRET_FILE;
     expect(apiMounts.some((mount) => secretFile?.startsWith(`${mount.path}/`))).toBe(true);
@@ -226,8 +272,8 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
 
   it('mounts only Secrets it renders, or that docs/DEPLOY.md tells the operator to create', () => {
     const rendered = ofKind(objects, 'Secret').map((secret) => secret.metadata.name);
-    for (const deployment of deployments)
-      for (const volume of deployment.spec!.template.spec!.volumes ?? []) {
+    for (const workload of workloads)
+      for (const volume of workload.spec!.template.spec!.volumes ?? []) {
         const name = volume.secret?.secretName;
         if (name && !rendered.includes(name)) expect(DEPLOY_GUIDE).toContain(`kubectl create secret generic ${name}`);
       }
@@ -246,6 +292,99 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     expect(DEPLOY_GUIDE).toMatch(/user sentiment-api on >/);
   });
 
+  it('runs the jobs Redis with an ACL file from a Secret of its own and the cache Redis’s pinned image', () => {
+    const [cacheContainer] = containers(cacheRedis);
+    expect(jobsRedisContainer.image).toBe(cacheContainer.image);
+    const aclFile = redisArg(jobsRedisArgs, '--aclfile');
+    const aclSecret = secretMounts(jobsRedis, jobsRedisContainer).find((mount) =>
+      aclFile?.startsWith(`${mount.path}/`),
+    )?.secretName;
+    expect(aclSecret).toBe('sentiment-jobs-redis-acl');
+    expect(secretMounts(cacheRedis, cacheContainer).map((mount) => mount.secretName)).not.toContain(aclSecret);
+    // The ACL of docs/DEPLOY.md: no anonymous access beyond PING (the probes); the API's user may
+    // touch only the job store's and BullMQ's keys, with no admin or dangerous command but INFO.
+    const acl = deployGuideAcl(aclSecret!, 'PASSWORD_VARIABLE');
+    expect(acl).toContain('user default on nopass -@all +ping');
+    const apiUser = acl.filter((line) => !line.startsWith('user default ')).map((line) => line.split(' '));
+    expect(apiUser).toHaveLength(1);
+    expect(apiUser[0].slice(0, 3)).toEqual(['user', 'sentiment-api', 'on']);
+    // A password from a shell variable (openssl rand), never one written in the guide.
+    expect(apiUser[0][3]).toBe('>PASSWORD_VARIABLE');
+    expect(apiUser[0].slice(4)).toEqual(['~sentiment:jobs:*', '~bull:*', '+@all', '-@admin', '-@dangerous', '+info']);
+  });
+
+  it('keeps jobs in a StatefulSet of one, its volume claim mounted where Redis writes (--dir)', () => {
+    expect(jobsRedis.spec?.replicas).toBe(1);
+    const dir = redisArg(jobsRedisArgs, '--dir');
+    expect(dir).toMatch(/^\//);
+    const mount = jobsRedisContainer.volumeMounts?.find((candidate) => candidate.mountPath === dir);
+    expect(mount?.readOnly).not.toBe(true);
+    const claim = jobsRedis.spec?.volumeClaimTemplates?.find((template) => template.metadata?.name === mount?.name);
+    expect(claim?.spec?.accessModes).toEqual(['ReadWriteOnce']);
+    // A pod volume of the same name would be mounted instead of the claim.
+    expect((jobsRedis.spec!.template.spec!.volumes ?? []).map((volume) => volume.name)).not.toContain(mount?.name);
+    // Room for the AOF's base file, its increment and a rewrite's new base at once.
+    const maxmemory = redisMemoryBytes(redisArg(jobsRedisArgs, '--maxmemory') ?? '');
+    expect(quantityBytes(claim?.spec?.resources?.requests?.storage)).toBeGreaterThanOrEqual(3 * maxmemory);
+    // Deleting or scaling the StatefulSet keeps the jobs.
+    expect(jobsRedis.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? 'Retain').toBe('Retain');
+    expect(jobsRedis.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled ?? 'Retain').toBe('Retain');
+    // Its governing Service is the one that selects its pods.
+    const service = named<IService>(objects, 'Service', jobsRedis.spec!.serviceName!);
+    expect(selects(service.spec?.selector, jobsRedis.spec!.template.metadata!.labels)).toBe(true);
+  });
+
+  it('runs the jobs Redis durable: AOF fsynced every second, noeviction, maxmemory well below its memory limit', () => {
+    expect(redisArg(jobsRedisArgs, '--appendonly')).toBe('yes');
+    expect(redisArg(jobsRedisArgs, '--appendfsync')).toBe('everysec');
+    expect(redisArg(jobsRedisArgs, '--maxmemory-policy')).toBe('noeviction');
+    const maxmemory = redisMemoryBytes(redisArg(jobsRedisArgs, '--maxmemory') ?? '');
+    const { requests, limits } = jobsRedisContainer.resources ?? {};
+    // 0 would be no limit at all: Redis would grow until the kernel kills it.
+    expect(maxmemory).toBeGreaterThan(0);
+    // A quarter of the limit at least for the fork of an AOF rewrite, buffers and clients.
+    expect(maxmemory).toBeLessThanOrEqual(0.75 * quantityBytes(limits?.memory));
+    expect(quantityBytes(requests?.memory)).toBeGreaterThanOrEqual(maxmemory);
+    // What test/deploy/support/shipped-redis.ts hands the tests is what the cluster runs.
+    expect(shippedRedisArgs(JOBS_REDIS_FILE)).toEqual(withoutPodPaths(jobsRedisArgs));
+  });
+
+  it('keeps the cache Redis volatile: no RDB, no AOF, LRU eviction below its memory limit, an emptyDir', () => {
+    const [container] = containers(cacheRedis);
+    const args = container.args ?? [];
+    expect(redisArg(args, '--save')).toBe('');
+    expect(redisArg(args, '--appendonly')).toBe('no');
+    expect(redisArg(args, '--maxmemory-policy')).toBe('allkeys-lru');
+    const maxmemory = redisMemoryBytes(redisArg(args, '--maxmemory') ?? '');
+    expect(maxmemory).toBeGreaterThan(0);
+    expect(maxmemory).toBeLessThan(quantityBytes(container.resources?.limits?.memory));
+    // The official image's working directory, where Redis would write: nothing that outlives the pod.
+    const data = container.volumeMounts?.find((mount) => mount.mountPath === (redisArg(args, '--dir') ?? '/data'));
+    const volume = cacheRedis.spec!.template.spec!.volumes?.find((candidate) => candidate.name === data?.name);
+    expect(volume?.emptyDir).toBeDefined();
+    expect(shippedRedisArgs(CACHE_REDIS_FILE)).toEqual(withoutPodPaths(args));
+  });
+
+  it('gives the API JOBS_REDIS_URL from the operator’s Secret, pointing at the jobs Redis, not the cache’s', () => {
+    const ref = apiEnvironment.external.find((candidate) => candidate.variable === 'JOBS_REDIS_URL');
+    expect(ref).toEqual({ kind: 'Secret', name: 'sentiment-api-jobs-redis', key: 'url', variable: 'JOBS_REDIS_URL' });
+    expect(DEPLOY_GUIDE).toContain(`kubectl create secret generic ${ref?.name}`);
+    const { jobs, redisUrl } = apiSettings();
+    const url = new URL(jobs.redisUrl!);
+    const service = named<IService>(objects, 'Service', url.hostname);
+    expect(service.spec?.ports?.map((entry) => entry.port)).toContain(Number(url.port || 6379));
+    expect(selects(service.spec?.selector, jobsRedis.spec!.template.metadata!.labels)).toBe(true);
+    expect(new URL(redisUrl!).hostname).not.toBe(url.hostname);
+    // The guide puts the same password in the URL as in the jobs Redis's ACL, for the same user.
+    const urlPassword = /:\$(\w+)@/.exec(deployGuideSecretCommand(ref!.name) ?? '')?.[1];
+    const aclPassword = /user sentiment-api on >\$(\w+)/.exec(
+      deployGuideSecretCommand('sentiment-jobs-redis-acl') ?? '',
+    )?.[1];
+    expect(urlPassword).toBeDefined();
+    expect(urlPassword).toBe(aclPassword);
+    expect(url.username).toBe('sentiment-api');
+  });
+
   it('sets what production needs: production mode, no silent baseline fallback, a shared cache', () => {
     expect(apiSettings().nodeEnv).toBe('production');
     expect(apiSettings().modelFallback).toBe('none');
@@ -261,15 +400,16 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     }
   });
 
-  it('waits longer than the shutdown drain before killing a pod', () => {
+  it('waits longer than the shutdown can take (drain + in-flight allowance + closing) before killing a pod', () => {
     const graceMs = (apiPod.terminationGracePeriodSeconds ?? 30) * 1000;
-    expect(graceMs).toBeGreaterThanOrEqual(apiSettings().shutdownDrainMs + IN_FLIGHT_ALLOWANCE_MS);
+    const { shutdownDrainMs, shutdownInFlightMs } = apiSettings();
+    expect(graceMs).toBeGreaterThan(shutdownDrainMs + shutdownInFlightMs + CLOSING_ALLOWANCE_MS);
   });
 
   it('selects pods with every Service, on ports the pods expose', () => {
     for (const service of ofKind<IService>(objects, 'Service')) {
-      const targets = deployments.filter((deployment) =>
-        selects(service.spec?.selector, deployment.spec!.template.metadata!.labels),
+      const targets = workloads.filter((workload) =>
+        selects(service.spec?.selector, workload.spec!.template.metadata!.labels),
       );
       expect({ service: service.metadata.name, targets: targets.length }).toEqual({
         service: service.metadata.name,
@@ -282,12 +422,12 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     }
   });
 
-  it('matches each Deployment’s own selector to its pod labels, and only its own', () => {
-    for (const deployment of deployments) {
-      const matching = deployments.filter((other) =>
-        selects(deployment.spec!.selector.matchLabels, other.spec!.template.metadata!.labels),
+  it('matches each Deployment’s and StatefulSet’s own selector to its pod labels, and only its own', () => {
+    for (const workload of workloads) {
+      const matching = workloads.filter((other) =>
+        selects(workload.spec!.selector.matchLabels, other.spec!.template.metadata!.labels),
       );
-      expect(matching.map((other) => other.metadata.name)).toEqual([deployment.metadata.name]);
+      expect(matching.map((other) => other.metadata.name)).toEqual([workload.metadata.name]);
     }
   });
 
@@ -300,10 +440,10 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
   it('protects the API pods, and only them, with a PodDisruptionBudget that lets one go at a time', () => {
     const budgets = ofKind<IPodDisruptionBudget>(objects, 'PodDisruptionBudget');
     expect(budgets).toHaveLength(1);
-    const covered = deployments.filter((deployment) =>
-      selects(budgets[0].spec?.selector?.matchLabels, deployment.spec!.template.metadata!.labels),
+    const covered = workloads.filter((workload) =>
+      selects(budgets[0].spec?.selector?.matchLabels, workload.spec!.template.metadata!.labels),
     );
-    expect(covered.map((deployment) => deployment.metadata.name)).toEqual(['sentiment-api']);
+    expect(covered.map((workload) => workload.metadata.name)).toEqual(['sentiment-api']);
     expect(budgets[0].spec?.maxUnavailable).toBe(1);
   });
 
@@ -324,8 +464,8 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     }
   });
 
-  it('lets only the API pods reach Redis, on the port Redis listens on', () => {
-    const redis = named<IDeployment>(objects, 'Deployment', 'sentiment-redis');
+  /** Exactly one NetworkPolicy selects `redis`'s pods; it admits the API pods alone, on Redis's port. */
+  function expectOnlyTheApiToReach(redis: Workload): void {
     const redisLabels = redis.spec!.template.metadata!.labels;
     const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy').filter((policy) =>
       selects(policy.spec?.podSelector?.matchLabels, redisLabels),
@@ -338,8 +478,8 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     for (const peer of peers) {
       expect(Object.keys(peer)).toEqual(['podSelector']);
       expect(
-        deployments
-          .filter((deployment) => selects(peer.podSelector?.matchLabels, deployment.spec!.template.metadata!.labels))
+        workloads
+          .filter((workload) => selects(peer.podSelector?.matchLabels, workload.spec!.template.metadata!.labels))
           .map((d) => d.metadata.name),
       ).toEqual(['sentiment-api']);
     }
@@ -347,6 +487,14 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
       .flatMap((rule) => rule.ports ?? [])
       .map((port) => containerPort(containers(redis)[0], port.port));
     expect(ports).toEqual([6379]);
+  }
+
+  it('lets only the API pods reach Redis, on the port Redis listens on', () => {
+    expectOnlyTheApiToReach(cacheRedis);
+  });
+
+  it('lets only the API pods reach the jobs Redis, on the port it listens on', () => {
+    expectOnlyTheApiToReach(jobsRedis);
   });
 
   it('points the in-cluster cache URL at the Redis Service', () => {
@@ -358,5 +506,28 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     const { hostname, port } = new URL(url);
     const service = named<IService>(objects, 'Service', hostname);
     expect(service.spec?.ports?.map((entry) => entry.port)).toContain(Number(port));
+  });
+});
+
+describe('the Redis arguments deploy/k8s ships, run by a local redis-server', () => {
+  it.each([
+    [JOBS_REDIS_FILE, { appendonly: 'yes', appendfsync: 'everysec', save: '', 'maxmemory-policy': 'noeviction' }],
+    [CACHE_REDIS_FILE, { appendonly: 'no', save: '', 'maxmemory-policy': 'allkeys-lru' }],
+  ])('%s: Redis reports back the persistence and eviction the manifest sets', async (file, expected) => {
+    const args = shippedRedisArgs(file);
+    const server = await startRedisServer({ own: true, config: args });
+    const client = createClient({ url: server.url });
+    try {
+      await client.connect();
+      const reported: Record<string, string> = {};
+      for (const name of [...Object.keys(expected), 'maxmemory']) Object.assign(reported, await client.configGet(name));
+      expect(reported).toEqual({
+        ...expected,
+        maxmemory: String(redisMemoryBytes(redisArg(args, '--maxmemory') ?? '')),
+      });
+    } finally {
+      await client.quit().catch(() => undefined);
+      await server.stop();
+    }
   });
 });

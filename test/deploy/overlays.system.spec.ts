@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
@@ -49,7 +50,9 @@ describe('minikube overlay: one local pod, reachable from the host', () => {
   });
 
   it('fits a `minikube start --cpus 4 --memory 6g` node next to the system pods (≈ 1 CPU, 2 GiB)', () => {
-    const resources = ofKind<IDeployment>(objects, 'Deployment').flatMap((workload) =>
+    const workloads = [...ofKind<IDeployment>(objects, 'Deployment'), ...ofKind<IStatefulSet>(objects, 'StatefulSet')];
+    expect(workloads.map((workload) => workload.metadata.name)).toContain('sentiment-jobs-redis');
+    const resources = workloads.flatMap((workload) =>
       workload.spec!.template.spec!.containers.map((candidate) => candidate.resources ?? {}),
     );
     type Quantities = Record<string, string | number> | undefined;
@@ -101,6 +104,17 @@ describe('aks overlay: production on Azure', () => {
       key: 'url',
     });
     expect(ofKind(objects, 'Secret').map((secret) => secret.metadata.name)).not.toContain('sentiment-api-redis');
+  });
+
+  it('keeps jobs in the in-cluster durable Redis whatever serves the cache: JOBS_REDIS_URL from a Secret of its own', () => {
+    expect(container.env?.find((variable) => variable.name === 'JOBS_REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'sentiment-api-jobs-redis',
+      key: 'url',
+    });
+    const jobsRedis = named<IStatefulSet>(objects, 'StatefulSet', 'sentiment-jobs-redis');
+    // Its volume: an Azure Disk from the cluster's StorageClass on AKS.
+    expect(jobsRedis.spec?.volumeClaimTemplates?.map((claim) => claim.metadata?.name)).toEqual(['data']);
+    expect(ofKind(objects, 'Secret').map((secret) => secret.metadata.name)).not.toContain('sentiment-api-jobs-redis');
   });
 
   it('asks Prometheus to scrape /metrics on the API port', () => {

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { TEST_OUTPUT_DIR } from './paths.js';
@@ -35,16 +35,26 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** What the tests' Redis is unless told otherwise: nothing written to disk. */
+const VOLATILE = ['--save', '', '--appendonly', 'no'];
+
 /**
  * The Redis for a test suite: the one in REDIS_URL when given (tests reading it is the one
  * place outside src/config that looks at the environment), else a fresh `redis-server` of
  * this suite's own. `own: true` always starts one, for tests that kill or freeze it; `host` binds
- * it to another address of this machine than 127.0.0.1 (the cluster test's bridge).
+ * it to another address of this machine than 127.0.0.1 (the cluster test's bridge); `config`
+ * replaces the volatile default (no persistence) with these redis-server arguments (a shipped
+ * configuration: test/deploy/support/shipped-redis.ts). Each server has a data folder of its own,
+ * which a restart keeps: an AOF is replayed.
  */
-export async function startRedisServer({ own = false, host = '127.0.0.1' } = {}): Promise<RedisServer> {
+export async function startRedisServer({
+  own = false,
+  host = '127.0.0.1',
+  config = VOLATILE,
+}: { own?: boolean; host?: string; config?: readonly string[] } = {}): Promise<RedisServer> {
   const external = process.env.REDIS_URL?.trim();
-  if (external && !own) return externalRedis(external);
-  return ownRedis(host, await freePort());
+  if (external && !own && config === VOLATILE) return externalRedis(external);
+  return ownRedis(host, await freePort(), config);
 }
 
 function externalRedis(url: string): RedisServer {
@@ -64,8 +74,10 @@ function externalRedis(url: string): RedisServer {
   };
 }
 
-async function ownRedis(host: string, port: number): Promise<RedisServer> {
-  let child = await spawnRedis(host, port);
+async function ownRedis(host: string, port: number, config: readonly string[]): Promise<RedisServer> {
+  const dir = join(TEST_OUTPUT_DIR, 'redis', String(port));
+  rmSync(dir, { recursive: true, force: true });
+  let child = await spawnRedis(host, port, config, dir);
   const stopWith = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -83,15 +95,14 @@ async function ownRedis(host: string, port: number): Promise<RedisServer> {
     resume: () => void child.kill('SIGCONT'),
     restart: async () => {
       await stopWith('SIGKILL');
-      child = await spawnRedis(host, port);
+      child = await spawnRedis(host, port, config, dir);
     },
   };
 }
 
-function spawnRedis(host: string, port: number): Promise<ChildProcess> {
-  const dir = join(TEST_OUTPUT_DIR, 'redis');
+function spawnRedis(host: string, port: number, config: readonly string[], dir: string): Promise<ChildProcess> {
   mkdirSync(dir, { recursive: true });
-  const args = ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--dir', dir];
+  const args = [...config, '--port', String(port), '--bind', host, '--dir', dir];
   // Off loopback, Redis without a password would refuse clients unless told it is bound on purpose.
   if (host !== '127.0.0.1') args.push('--protected-mode', 'no');
   const { child } = spawnReaped('redis-server', args);
