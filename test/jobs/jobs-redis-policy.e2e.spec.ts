@@ -7,7 +7,7 @@ import { JobClient, ndjson } from './job-client.js';
 
 const KEY = 'policy-test-key-0123456789';
 
-/** The app in production with its jobs in `jobsRedis`; submits one small job until it stops answering 503 or 60 tries. */
+/** The app in production with its jobs in `jobsRedis`; the jobs routes reached at its own port. */
 async function productionApp(
   jobsRedis: RedisServer,
   cacheRedis: RedisServer,
@@ -32,7 +32,7 @@ async function submissionOnceConnected(jobs: JobClient): Promise<Response> {
     const body = (await response.clone().json()) as { detail?: string };
     // Before the first connect the store is unreachable (503, another detail); the policy is read on connect.
     const connecting = response.status === 503 && !body.detail?.includes('maxmemory-policy');
-    if (!connecting || tries >= 50) return response;
+    if (!connecting || tries >= 300) return response;
     await sleep(100);
   }
 }

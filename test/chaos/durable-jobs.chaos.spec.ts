@@ -1,9 +1,10 @@
+// Real time: Redis is killed one AOF fsync (1 s) after the submission, while the job is still running.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { shippedRedisArgs } from '../deploy/support/shipped-redis.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { JobClient, ndjson, type ResultLine } from './job-client.js';
+import { JobClient, ndjson, type ResultLine } from '../jobs/job-client.js';
 
 const JOB_TEXTS = 60_000;
 const JOB_CHUNK_TEXTS = 200;

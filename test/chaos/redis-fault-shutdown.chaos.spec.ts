@@ -1,8 +1,8 @@
+// Real time: the exit is timed against the drain + 10 s promise, with Redis killed, frozen, restarted or cut off.
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { freePort } from '../support/redis-server.js';
 import {
   createNetwork,
   healPartition,
@@ -23,8 +23,8 @@ type Fault = 'killed' | 'frozen' | 'restarted' | 'partitioned';
 
 /**
  * The built server (as in production) with jobs on, a job running, then Redis in one of the four
- * states a rolling deploy during an outage meets, then SIGTERM. System tier: the partition needs a
- * network namespace (root), and each case waits out a real drain.
+ * states a rolling deploy during an outage meets, then SIGTERM. The partition needs a network
+ * namespace (root); each case waits out a real drain.
  */
 describe('SIGTERM ends the process within drain + 10 s whatever Redis does', () => {
   let network: ReplicaNetwork;
