@@ -8,6 +8,17 @@ export const LINGER_MS = 2000;
  * body before it reads the answer (Python's http.client does) may be sending a few times the limit.
  */
 export const LINGER_BODY_LIMITS = 4;
+/**
+ * But never less than this: a job upload (its own, larger limit) refused early goes on at loopback
+ * or LAN speed until the client's event loop reads the answer, and closing sooner resets the
+ * connection with the answer unread. A few tens of milliseconds of sending at those speeds.
+ */
+export const LINGER_MIN_BYTES = 64 * 1024 * 1024;
+
+/** What a lingering connection may read and discard before it is closed. */
+export function lingerLimitBytes(bodyLimitBytes: number): number {
+  return Math.max(LINGER_BODY_LIMITS * bodyLimitBytes, LINGER_MIN_BYTES);
+}
 
 /**
  * Lingering close, as nginx's `lingering_close`, for an answer that closes the connection while the
@@ -19,10 +30,10 @@ export const LINGER_BODY_LIMITS = 4;
  * can throw away the answer before the client has read it: the client sees EPIPE or ECONNRESET
  * instead of the 413. So here, after the answer and the FIN, what arrives is no longer parsed as
  * HTTP but read and dropped, until the client closes its side, `LINGER_MS` have passed or
- * `LINGER_BODY_LIMITS` × `bodyLimitBytes` have come, whichever is first; then the socket is closed.
+ * `lingerLimitBytes(bodyLimitBytes)` have come, whichever is first; then the socket is closed.
  */
 export function lingerBeforeClosing(server: Server, bodyLimitBytes: number): void {
-  const maxBytes = LINGER_BODY_LIMITS * bodyLimitBytes;
+  const maxBytes = lingerLimitBytes(bodyLimitBytes);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     // Node's own 'finish' listener runs first: by now it has ended the socket (the answer closes the
     // connection) or kept it for the next request.
