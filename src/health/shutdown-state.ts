@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { settleWithin } from '../common/settle-within.js';
 
 /**
  * Whether the process has been asked to stop. Set once by the signal handler; readiness reads it,
@@ -41,11 +41,6 @@ export class ShutdownState {
 
   /** Resolves once the held work has settled, or after `withinMs`, whichever comes first. */
   async heldWorkSettled(withinMs: number): Promise<void> {
-    const deadline = new AbortController();
-    await Promise.race([
-      Promise.all(this.held),
-      sleep(withinMs, undefined, { signal: deadline.signal }).catch(() => undefined),
-    ]);
-    deadline.abort();
+    await settleWithin(Promise.all(this.held), withinMs);
   }
 }

@@ -16,11 +16,12 @@ import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
 
 /**
- * Bulk scoring jobs on BullMQ. With `JOBS_REDIS_URL` (or `REDIS_URL`), the queue, this replica's chunk worker and the
- * job store; BullMQ gets ioredis connections of its own (a worker blocks on its connection while
- * it waits for chunks, which the shared node-redis client, with its 50 ms breaker timeout, must
- * never do), and the job store has one that fails fast. All of them come from {@link RedisClients},
- * so shutdown can drop them whatever Redis does. Without Redis the routes exist and answer 501.
+ * Bulk scoring jobs on BullMQ. With `JOBS_REDIS_URL` (or `REDIS_URL`), the queue, this replica's
+ * chunk worker and the job store; BullMQ gets ioredis connections of its own (a worker blocks on
+ * its connection while it waits for chunks, which the shared node-redis client, with its 50 ms
+ * breaker timeout, must never do), and the job store has one that fails fast. All of them come
+ * from {@link RedisClients}, so shutdown can drop them whatever Redis does. Without Redis the
+ * routes exist and answer 501.
  */
 @Module({})
 export class JobsModule {

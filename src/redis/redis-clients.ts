@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisClientType } from 'redis';
+import { settleWithin } from '../common/settle-within.js';
 
 /** How long one client may take to close politely at shutdown before it is dropped. */
 export const CLOSE_DEADLINE_MS = 1000;
@@ -66,17 +66,7 @@ export class RedisClients {
    * connections, which also ends a close still waiting on them. Never throws.
    */
   async close(role: string, close: () => Promise<unknown>): Promise<void> {
-    const deadline = new AbortController();
-    const closed = close().then(
-      () => 'closed' as const,
-      () => 'failed' as const,
-    );
-    const outcome = await Promise.race([
-      closed,
-      sleep(CLOSE_DEADLINE_MS, 'late' as const, { signal: deadline.signal }).catch(() => 'late' as const),
-    ]);
-    deadline.abort();
-    if (outcome === 'late') {
+    if (!(await settleWithin(close(), CLOSE_DEADLINE_MS))) {
       this.logger.warn({
         msg: `redis (${role}) did not close within ${CLOSE_DEADLINE_MS} ms: dropping its connections`,
       });
