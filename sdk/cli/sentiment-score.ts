@@ -2,7 +2,7 @@
 // sentiment-score: score a JSONL file as a bulk job of the Sentiment API, built on the generated SDK.
 //   sentiment-score [--url URL] [--job ID] reviews.jsonl > scored.jsonl
 // The API key comes from SENTIMENT_API_KEY (never a flag: it would show in `ps` and shell history).
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { client, getJob, getJobResults, submitJob, type JobStatus } from '@sentiment-api/client';
@@ -11,9 +11,11 @@ const USAGE = `usage: sentiment-score [--url URL] [--interval MS] (FILE.jsonl | 
 
 Submits FILE (one {"text": "...", "id": "..."} per line) as a bulk job, shows its progress on stderr
 and writes the results (NDJSON, input order) to stdout once it completes. Running the same command
-again after an interruption resumes the same job (the file's hash is its Idempotency-Key); --job ID
-follows a job by id. API key: SENTIMENT_API_KEY. URL: --url or SENTIMENT_API_URL (default
-http://localhost:8000).`;
+again after an interruption resumes the same job (the file's hash is its Idempotency-Key, for the
+API key or SENTIMENT_JOB_TOKEN); --job ID
+follows a job by id. API key: SENTIMENT_API_KEY. Without API keys a job belongs to a secret job
+token: SENTIMENT_JOB_TOKEN (32+ characters), or one made for this run and shown with the resume
+command. URL: --url or SENTIMENT_API_URL (default http://localhost:8000).`;
 
 const { values, positionals } = parseArgs({
   options: {
@@ -38,6 +40,12 @@ client.setConfig({
   ...(apiKey ? { auth: () => apiKey } : {}),
 });
 const intervalMs = Number(values.interval);
+// Without an API key the service needs a job token (ignored where the service has API keys).
+const jobToken = apiKey ? undefined : (process.env.SENTIMENT_JOB_TOKEN ?? randomBytes(32).toString('base64url'));
+const tokenHeaders = jobToken ? { 'Job-Token': jobToken } : {};
+/** How to run this again for the same job: the token is part of it (an env variable, like the key). */
+const resumeCommand = (id: string) =>
+  `${jobToken && !process.env.SENTIMENT_JOB_TOKEN ? `SENTIMENT_JOB_TOKEN=${jobToken} ` : ''}sentiment-score --job ${id}`;
 
 /** A one-line progress report: a redrawn bar on a terminal, plain lines otherwise (logs, pipes). */
 class Progress {
@@ -75,17 +83,20 @@ async function submit(file: string): Promise<string> {
     client,
     body,
     bodySerializer: null,
-    headers: { 'Idempotency-Key': `sentiment-score:${createHash('sha256').update(body).digest('hex')}` },
+    headers: {
+      'Idempotency-Key': `sentiment-score:${createHash('sha256').update(body).digest('hex')}`,
+      ...tokenHeaders,
+    },
   });
   if (!data) fail(`submit answered ${response.status}: ${JSON.stringify(error)}`);
-  process.stderr.write(`job ${data.id} (${data.textsTotal} texts); resume with: sentiment-score --job ${data.id}\n`);
+  process.stderr.write(`job ${data.id} (${data.textsTotal} texts); resume with: ${resumeCommand(data.id)}\n`);
   return data.id;
 }
 
 async function follow(id: string): Promise<JobStatus> {
   const progress = new Progress();
   for (;;) {
-    const { data, error, response } = await getJob({ client, path: { id } });
+    const { data, error, response } = await getJob({ client, path: { id }, headers: tokenHeaders });
     if (!data) fail(`status answered ${response.status}: ${JSON.stringify(error)}`);
     progress.update(data);
     if (data.state === 'completed' || data.state === 'failed' || data.state === 'cancelled') {
@@ -98,10 +109,10 @@ async function follow(id: string): Promise<JobStatus> {
 
 async function main(): Promise<void> {
   const id = values.job ?? (await submit(positionals[0]));
-  process.once('SIGINT', () => fail(`\ninterrupted; the job goes on: sentiment-score --job ${id}`, 130));
+  process.once('SIGINT', () => fail(`\ninterrupted; the job goes on: ${resumeCommand(id)}`, 130));
   const end = await follow(id);
   if (end.state !== 'completed') fail(`job ${id} ${end.state}${end.error ? `: ${end.error}` : ''}`);
-  const { data, response } = await getJobResults({ client, path: { id }, parseAs: 'stream' });
+  const { data, response } = await getJobResults({ client, path: { id }, headers: tokenHeaders, parseAs: 'stream' });
   if (!data || response.status !== 200) fail(`results answered ${response.status}`);
   for await (const block of data as unknown as AsyncIterable<Uint8Array>) {
     if (!process.stdout.write(block)) await new Promise((resolve) => process.stdout.once('drain', resolve));

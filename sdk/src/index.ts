@@ -73,4 +73,5 @@ export type {
   SubmitJobErrors,
   SubmitJobResponse,
   SubmitJobResponses,
+  SubmittedJob,
 } from './types.gen.js';

@@ -254,6 +254,52 @@ export type ProblemFieldError = {
   message: string;
 };
 
+/**
+ * A bulk scoring job just submitted; without API keys, with the token it belongs to.
+ */
+export type SubmittedJob = {
+  /**
+   * The job id.
+   */
+  id: string;
+  /**
+   * `queued` until a worker starts a chunk, then `running`; ends `completed` (every text answered), `failed` (a chunk failed on every try; see `error`) or `cancelled`.
+   */
+  state: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  /**
+   * Texts (non-empty lines) submitted.
+   */
+  textsTotal: number;
+  /**
+   * Texts answered so far.
+   */
+  textsDone: number;
+  /**
+   * Distinct texts answered from the prediction cache.
+   */
+  cacheHits: number;
+  /**
+   * When the job was submitted.
+   */
+  createdAt: string;
+  /**
+   * When a worker started its first chunk.
+   */
+  startedAt?: string;
+  /**
+   * When it completed, failed or was cancelled.
+   */
+  finishedAt?: string;
+  /**
+   * Why it failed.
+   */
+  error?: string;
+  /**
+   * Only without API keys, when the submission sent no `Job-Token`: the secret this job belongs to. Status, results and cancel need it as the `Job-Token` header. Keep it: it is not shown again.
+   */
+  jobToken?: string;
+};
+
 export type GetLivenessData = {
   body?: never;
   path?: never;
@@ -542,9 +588,13 @@ export type SubmitJobData = {
   body: string;
   headers?: {
     /**
-     * Any 1–256 printable characters; the same key (for this API key) returns the same job.
+     * Any 1–256 printable characters. The same key with the same body (for this API key, or without API keys this Job-Token) answers the same job; with another body, 422 `idempotency-key-reused`.
      */
     'Idempotency-Key'?: string;
+    /**
+     * Only without API keys: a secret of 32–256 printable characters that the job will belong to (status, results and cancel need it); unset, the service makes one and answers it as `jobToken`. Needed with Idempotency-Key. Ignored when the service has API keys.
+     */
+    'Job-Token'?: string;
   };
   path?: never;
   query?: never;
@@ -557,11 +607,11 @@ export type SubmitJobErrors = {
    */
   401: Problem;
   /**
-   * The API key’s unexpired jobs would hold more than `JOB_STORED_TEXTS_PER_KEY` texts; cancel a job or retry after `Retry-After` seconds, when the oldest expires.
+   * The caller’s unexpired jobs (per API key; without API keys, all callers’ together) would hold more than `JOB_STORED_BYTES_PER_KEY` bytes of texts and results; cancel a job or retry after `Retry-After` seconds, when the oldest expires. Nothing was created.
    */
   409: Problem;
   /**
-   * More than `JOB_MAX_TEXTS` texts or `JOB_MAX_BYTES` bytes; nothing was created.
+   * More than `JOB_MAX_TEXTS` texts or `JOB_MAX_BYTES` bytes (`payload-too-large`), or a job that alone would hold more than `JOB_STORED_BYTES_PER_KEY` in the job store (`job-quota-exceeded`); nothing was created.
    */
   413: Problem;
   /**
@@ -569,7 +619,7 @@ export type SubmitJobErrors = {
    */
   415: Problem;
   /**
-   * A line that is not a JSON object with a `text` string of at most `MAX_TEXT_CHARS` characters (and an optional `id` string), or no line at all; the detail and `errors` name the first bad line. Nothing was created.
+   * A line that is not a JSON object with a `text` string of at most `MAX_TEXT_CHARS` characters (and an optional `id` string), or no line at all; the detail and `errors` name the first bad line (`validation`). An Idempotency-Key sent before with a different body (`idempotency-key-reused`). A malformed `Idempotency-Key` or `Job-Token`. Nothing was created.
    */
   422: Problem;
   /**
@@ -581,7 +631,7 @@ export type SubmitJobErrors = {
    */
   501: Problem;
   /**
-   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   * The job store (Redis) is unreachable (`jobs-unavailable`), or on submission full: its jobs hold the share of its `maxmemory` jobs may use (`jobs-store-full`); retry after `Retry-After` seconds.
    */
   503: Problem;
 };
@@ -592,13 +642,19 @@ export type SubmitJobResponses = {
   /**
    * The job, queued; `Location` is its status URL.
    */
-  202: JobStatus;
+  202: SubmittedJob;
 };
 
 export type SubmitJobResponse = SubmitJobResponses[keyof SubmitJobResponses];
 
 export type CancelJobData = {
   body?: never;
+  headers?: {
+    /**
+     * Only without API keys (where it is required): the job token its submission answered (`jobToken`) or sent. Ignored when the service has API keys (jobs then belong to the key).
+     */
+    'Job-Token'?: string;
+  };
   path: {
     /**
      * The job id.
@@ -615,7 +671,7 @@ export type CancelJobErrors = {
    */
   401: Problem;
   /**
-   * No job with this id belongs to the API key (another key’s jobs are not found either).
+   * No job with this id belongs to the caller: its API key, or without API keys its `Job-Token` (another caller’s jobs are not found either).
    */
   404: Problem;
   /**
@@ -627,7 +683,7 @@ export type CancelJobErrors = {
    */
   501: Problem;
   /**
-   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   * The job store (Redis) is unreachable (`jobs-unavailable`), or on submission full: its jobs hold the share of its `maxmemory` jobs may use (`jobs-store-full`); retry after `Retry-After` seconds.
    */
   503: Problem;
 };
@@ -645,6 +701,12 @@ export type CancelJobResponse = CancelJobResponses[keyof CancelJobResponses];
 
 export type GetJobData = {
   body?: never;
+  headers?: {
+    /**
+     * Only without API keys (where it is required): the job token its submission answered (`jobToken`) or sent. Ignored when the service has API keys (jobs then belong to the key).
+     */
+    'Job-Token'?: string;
+  };
   path: {
     /**
      * The job id.
@@ -661,7 +723,7 @@ export type GetJobErrors = {
    */
   401: Problem;
   /**
-   * No job with this id belongs to the API key (another key’s jobs are not found either).
+   * No job with this id belongs to the caller: its API key, or without API keys its `Job-Token` (another caller’s jobs are not found either).
    */
   404: Problem;
   /**
@@ -673,7 +735,7 @@ export type GetJobErrors = {
    */
   501: Problem;
   /**
-   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   * The job store (Redis) is unreachable (`jobs-unavailable`), or on submission full: its jobs hold the share of its `maxmemory` jobs may use (`jobs-store-full`); retry after `Retry-After` seconds.
    */
   503: Problem;
 };
@@ -691,6 +753,12 @@ export type GetJobResponse = GetJobResponses[keyof GetJobResponses];
 
 export type GetJobResultsData = {
   body?: never;
+  headers?: {
+    /**
+     * Only without API keys (where it is required): the job token its submission answered (`jobToken`) or sent. Ignored when the service has API keys (jobs then belong to the key).
+     */
+    'Job-Token'?: string;
+  };
   path: {
     /**
      * The job id.
@@ -707,7 +775,7 @@ export type GetJobResultsErrors = {
    */
   401: Problem;
   /**
-   * No job with this id belongs to the API key (another key’s jobs are not found either).
+   * No job with this id belongs to the caller: its API key, or without API keys its `Job-Token` (another caller’s jobs are not found either).
    */
   404: Problem;
   /**
@@ -719,7 +787,7 @@ export type GetJobResultsErrors = {
    */
   501: Problem;
   /**
-   * The job store (Redis) is unreachable (`jobs-unavailable`); retry after `Retry-After` seconds.
+   * The job store (Redis) is unreachable (`jobs-unavailable`), or on submission full: its jobs hold the share of its `maxmemory` jobs may use (`jobs-store-full`); retry after `Retry-After` seconds.
    */
   503: Problem;
 };

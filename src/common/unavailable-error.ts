@@ -9,6 +9,8 @@ export class UnavailableError extends Error {
     readonly retryAfterSeconds: number,
     /** Short machine-readable reason, used as the problem type suffix. */
     readonly reason: string,
+    /** Extra response headers (e.g. `connection: close` for a refused upload). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'UnavailableError';

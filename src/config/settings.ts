@@ -92,7 +92,7 @@ export interface JobSettings {
   readonly maxBytes: number;
   readonly chunkTexts: number;
   readonly resultTtlSeconds: number;
-  readonly storedTextsPerKey: number;
+  readonly storedBytesPerKey: number;
   readonly workerConcurrency: number;
 }
 
@@ -515,12 +515,12 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     default: 24 * 3600,
     description: "how long a job's status and results stay in Redis after its last change",
   },
-  'jobs.storedTextsPerKey': {
-    variable: 'JOB_STORED_TEXTS_PER_KEY',
-    parse: integer(1, 1_000_000_000),
-    default: 5_000_000,
+  'jobs.storedBytesPerKey': {
+    variable: 'JOB_STORED_BYTES_PER_KEY',
+    parse: integer(4096, 64 * 1024 * MIB),
+    default: 128 * MIB,
     description:
-      'texts of unexpired jobs one API key may hold at once; past it a submission gets 409 `job-quota-exceeded`',
+      "bytes one caller's unexpired jobs may hold in the jobs Redis (staged texts and results, reserved before they are stored); past it a submission gets 409 `job-quota-exceeded` (413 for one job larger than it) ([Jobs](JOBS.md#quotas))",
   },
   'jobs.workerConcurrency': {
     variable: 'JOB_WORKER_CONCURRENCY',

@@ -113,25 +113,28 @@ const PROBLEM_RESPONSES: Record<ProblemStatus, ProblemResponse> = {
     },
   },
   404: {
-    description: 'No job with this id belongs to the API key (another key’s jobs are not found either).',
+    description:
+      'No job with this id belongs to the caller: its API key, or without API keys its `Job-Token` (another caller’s ' +
+      'jobs are not found either).',
     example: {
       type: problemType('job-not-found'),
       title: 'Not Found',
       status: 404,
-      detail: 'No job with this id belongs to this API key.',
+      detail: 'No job with this id belongs to this caller (its API key, or without API keys its Job-Token).',
     },
   },
   409: {
     description:
-      'The API key’s unexpired jobs would hold more than `JOB_STORED_TEXTS_PER_KEY` texts; cancel a job or retry ' +
-      'after `Retry-After` seconds, when the oldest expires.',
+      'The caller’s unexpired jobs (per API key; without API keys, all callers’ together) would hold more than ' +
+      '`JOB_STORED_BYTES_PER_KEY` bytes of texts and results; cancel a job or retry after `Retry-After` seconds, ' +
+      'when the oldest expires. Nothing was created.',
     example: {
       type: problemType('job-quota-exceeded'),
       title: 'Conflict',
       status: 409,
       detail:
-        "This API key's unexpired jobs would hold more than JOB_STORED_TEXTS_PER_KEY (1) texts; cancel a job or " +
-        'retry after `Retry-After` seconds.',
+        "This caller's unexpired jobs would hold more than JOB_STORED_BYTES_PER_KEY (4096 bytes of texts and " +
+        'results); cancel a job or retry after `Retry-After` seconds. Nothing was created.',
     },
   },
   413: {

@@ -24,7 +24,10 @@ export function renderProblem(error: unknown): Rendered {
   }
   if (error instanceof UnavailableError) {
     const seconds = Math.max(1, Math.ceil(error.retryAfterSeconds));
-    return plain(HttpStatus.SERVICE_UNAVAILABLE, error.reason, error.message, { 'retry-after': String(seconds) });
+    return plain(HttpStatus.SERVICE_UNAVAILABLE, error.reason, error.message, {
+      ...error.headers,
+      'retry-after': String(seconds),
+    });
   }
   if (error instanceof TooCostlyError) {
     return plain(HttpStatus.PAYLOAD_TOO_LARGE, 'request-too-costly', error.message);

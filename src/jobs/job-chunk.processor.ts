@@ -92,7 +92,7 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
     await this.store.markStarted(jobId, Date.now());
     const { predictions, cacheHits } = await this.sentiment.predictBulk(
       texts.map(([text]) => text),
-      { cacheTenant: job.cacheTenant || undefined, flow: job.owner },
+      { cacheTenant: job.cacheTenant || undefined, flow: job.account },
     );
     const lines = texts
       .map(

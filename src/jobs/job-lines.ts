@@ -1,4 +1,6 @@
+import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { UnavailableError } from '../common/unavailable-error.js';
 import { ProblemError } from '../http/problem.js';
 import { unknownFieldErrors } from '../sentiment/predict-request.pipe.js';
 import { textError } from '../sentiment/text-rules.js';
@@ -61,6 +63,8 @@ export async function* readJobLines(
   body: Readable,
   limits: JobLineLimits,
   groupSize: number,
+  /** Fed every byte of the body as it is read (the Idempotency-Key binds the body's digest). */
+  digest?: Hash,
 ): AsyncGenerator<JobLine[], number> {
   const maxLine = maxLineBytes(limits.maxTextChars);
   const splitter = new LineSplitter(maxLine);
@@ -83,6 +87,7 @@ export async function* readJobLines(
     for await (const data of chunks) {
       const chunk = typeof data === 'string' ? Buffer.from(data) : data;
       bytes += chunk.length;
+      digest?.update(chunk);
       if (bytes > limits.maxBytes) {
         throw jobTooLarge(`The body is larger than JOB_MAX_BYTES (${limits.maxBytes} bytes).`);
       }
@@ -98,11 +103,7 @@ export async function* readJobLines(
     const last = splitter.end();
     if (last) take(last);
   } catch (error) {
-    // Refused while the body is still arriving: the rest of it is not read, so this connection can
-    // carry no further request. `Connection: close` has Node end it after the answer (and the
-    // lingering close read off what the client is still sending, so the answer reaches it).
-    if (error instanceof ProblemError && !arrived(body)) throw closingConnection(error);
-    throw error;
+    throw refusedMidBody(error, body);
   } finally {
     // Nothing more is read: a refused body stays where it is (the answer does not wait for it).
     body.pause();
@@ -242,7 +243,21 @@ function arrived(body: Readable): boolean {
   return body.readableEnded || (body as Readable & { complete?: boolean }).complete === true;
 }
 
-function closingConnection(error: ProblemError): ProblemError {
+/**
+ * A submission refused while its body is still arriving (a bad line, a quota, Redis down): the
+ * rest is not read, so the connection can carry no further request. `Connection: close` has Node
+ * end it after the answer (and the lingering close reads off what the client is still sending, so
+ * the answer reaches it). Other errors, and refusals after the body's end, pass unchanged.
+ */
+export function refusedMidBody(error: unknown, body: Readable): unknown {
+  if (arrived(body)) return error;
+  if (error instanceof UnavailableError) {
+    return new UnavailableError(error.message, error.retryAfterSeconds, error.reason, {
+      ...error.headers,
+      connection: 'close',
+    });
+  }
+  if (!(error instanceof ProblemError)) return error;
   return new ProblemError(error.status, error.slug, error.title, error.detail, error.errors, {
     ...error.headers,
     connection: 'close',

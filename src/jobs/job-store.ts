@@ -7,8 +7,13 @@ export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelle
 /** What a job is, as stored: who owns it, its size and progress. Times are epoch milliseconds. */
 export interface JobRecord {
   id: string;
-  /** The owning API key's identity (`tenantOf` in tenant scope), or `open` without API keys. */
+  /** Who may read and cancel it: the API key's identity (`tenantOf` in tenant scope), or its job token's. */
   owner: string;
+  /**
+   * Whom its storage and queue position are charged to: the API key's identity, or one account
+   * for every caller without API keys (a new token per job must not mean a new quota).
+   */
+  account: string;
   /** The key's cache scope; empty when cache entries are shared. */
   cacheTenant: string;
   state: JobState;
@@ -20,15 +25,135 @@ export interface JobRecord {
   startedAt?: number;
   finishedAt?: number;
   error?: string;
+  /** Its chunks are on the queue: false only while its submission is still queueing them. */
+  chunksQueued: boolean;
 }
 
 /** One text of a chunk as stored: [text, the caller's id or null, its line]. */
 export type StoredText = [string, string | null, number];
 
+/**
+ * The share of the jobs Redis's `maxmemory` that jobs may reserve: the rest is for what the byte
+ * count does not see (BullMQ's chunk entries, Redis's per-key overhead, client buffers), so Redis
+ * never refuses a write to a job already admitted.
+ */
+const STORE_BUDGET_SHARE = 0.8;
+/** A chunk's keys beside its texts: the staged key, its results field, BullMQ's job hash. */
+const CHUNK_OVERHEAD_BYTES = 2048;
+/**
+ * A result line beside its id: `{"line":<n>,"id":,"predictions":[...]}` with two labels of up to
+ * 16 characters and scores of up to 24 (`1.2345678901234567e-7`), rounded up.
+ */
+const RESULT_LINE_FRAME_BYTES = 160;
+
+/** Bytes a chunk holds in the store while its job lives: its staged texts and its results. */
+export function chunkBytes(texts: StoredText[], staged: string): number {
+  let bytes = CHUNK_OVERHEAD_BYTES + Buffer.byteLength(staged);
+  for (const [, id, line] of texts) {
+    bytes += RESULT_LINE_FRAME_BYTES + String(line).length + (id === null ? 0 : Buffer.byteLength(JSON.stringify(id)));
+  }
+  return bytes;
+}
+
 const PREFIX = 'sentiment:jobs';
+/** Every job's byte reservation, scored by when it expires: the one place reservations lapse. */
+const RESERVATIONS = `${PREFIX}:reservations`;
+/** Job id → "<bytes> <account>" of its reservation. */
+const RESERVED = `${PREFIX}:reserved`;
+/** Account → bytes its unexpired jobs hold, and the store-wide total under {@link TOTAL_FIELD}. */
+const HELD = `${PREFIX}:held`;
+const TOTAL_FIELD = '*';
+/** Account → its chunks not yet answered: how far back in the queue its next chunk goes. */
+const WAITING = `${PREFIX}:waiting`;
+/** Lapsed reservations released per call, so one call never blocks Redis for long. */
+const RELEASES_PER_CALL = 1000;
+
+/**
+ * Lua shared by the scripts that touch reservations: `release(id)` gives a job's bytes back to
+ * its account and the store, `lapse(now)` releases the reservations that have expired, and
+ * `unwait(account, n)` takes n answered or dropped chunks off the account's queue position.
+ */
+const RESERVATION_LUA = `
+local function release(id)
+  local held = redis.call('HGET', '${RESERVED}', id)
+  if not held then return end
+  local bytes, account = string.match(held, '^(%d+) (.*)$')
+  if redis.call('HINCRBY', '${HELD}', account, -tonumber(bytes)) <= 0 then redis.call('HDEL', '${HELD}', account) end
+  redis.call('HINCRBY', '${HELD}', '${TOTAL_FIELD}', -tonumber(bytes))
+  redis.call('HDEL', '${RESERVED}', id)
+  redis.call('ZREM', '${RESERVATIONS}', id)
+end
+local function lapse(now)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', '${RESERVATIONS}', '-inf', now, 'LIMIT', 0, ${RELEASES_PER_CALL})) do
+    release(id)
+  end
+end
+local function unwait(account, n)
+  if n > 0 and redis.call('HINCRBY', '${WAITING}', account, -n) <= 0 then redis.call('HDEL', '${WAITING}', account) end
+end
+`;
+
+/**
+ * Adds bytes to a job's reservation if its account's quota and the store's budget have room.
+ * Returns {0} when reserved; {1} when the job alone is larger than the quota; {2, epoch ms} when
+ * the account's other jobs hold the room (when the first of them lapses); {3} when the store is full.
+ */
+const RESERVE = `${RESERVATION_LUA}
+local id, account, bytes, quota, budget = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, expiresAt = tonumber(ARGV[6]), tonumber(ARGV[7])
+lapse(now)
+local mine = tonumber(string.match(redis.call('HGET', '${RESERVED}', id) or '0 ', '^(%d+)'))
+if mine + bytes > quota then return {1} end
+if tonumber(redis.call('HGET', '${HELD}', account) or '0') + bytes > quota then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+  return {2, tonumber(first or expiresAt)}
+end
+if budget > 0 and tonumber(redis.call('HGET', '${HELD}', '${TOTAL_FIELD}') or '0') + bytes > budget then return {3} end
+redis.call('HSET', '${RESERVED}', id, (mine + bytes) .. ' ' .. account)
+redis.call('HINCRBY', '${HELD}', account, bytes)
+redis.call('HINCRBY', '${HELD}', '${TOTAL_FIELD}', bytes)
+redis.call('ZADD', '${RESERVATIONS}', expiresAt, id)
+redis.call('ZADD', KEYS[1], expiresAt, id)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIREAT', KEYS[1], expiresAt)
+return {0}`;
+
+/**
+ * Creates a job's record, bound to its Idempotency-Key (KEYS[2], or none when ARGV[3] is empty)
+ * in the same step: {'created', account's waiting chunks before this job}, {'exists', id} when the
+ * key names a live job with the same body, {'reused'} when it names one with another body.
+ */
+const CREATE = `
+local id, account, bodyHash, ttl, chunks = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+if bodyHash ~= '' then
+  local bound = redis.call('GET', KEYS[2])
+  if bound then
+    local boundId, boundHash = string.match(bound, '^(%S+) (%S+)$')
+    if redis.call('EXISTS', '${PREFIX}:' .. boundId) == 1 then
+      if boundHash ~= bodyHash then return {'reused'} end
+      return {'exists', boundId}
+    end
+  end
+  redis.call('SET', KEYS[2], id .. ' ' .. bodyHash, 'EX', ttl)
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[1], ttl)
+local before = redis.call('HINCRBY', '${WAITING}', account, chunks) - chunks
+return {'created', before}`;
+
+/**
+ * Undoes a submission that failed after its record was created: the record, its key binding (if
+ * it still names this job), its reservation and its place in the queue.
+ */
+const ROLL_BACK = `${RESERVATION_LUA}
+local id, account, chunks = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if redis.call('DEL', KEYS[1]) == 1 then unwait(account, chunks) end
+redis.call('ZREM', KEYS[2], id)
+if KEYS[3] and string.match(redis.call('GET', KEYS[3]) or '', '^(%S+)') == id then redis.call('DEL', KEYS[3]) end
+release(id)`;
 
 /** Records one chunk's results once, whatever retries run it (a stalled chunk is run again). */
-const RECORD_CHUNK = `
+const RECORD_CHUNK = `${RESERVATION_LUA}
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'queued' and state ~= 'running' then return 0 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -39,51 +164,55 @@ local chunksDone = redis.call('HINCRBY', KEYS[1], 'chunksDone', 1)
 if chunksDone == tonumber(redis.call('HGET', KEYS[1], 'chunks')) then
   redis.call('HSET', KEYS[1], 'state', 'completed', 'finishedAt', ARGV[5])
 end
+unwait(ARGV[9], 1)
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('ZADD', '${RESERVATIONS}', 'XX', ARGV[7], ARGV[8])
 redis.call('ZADD', KEYS[4], 'XX', ARGV[7], ARGV[8])
 return 1`;
+
+const MARK_QUEUED = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'chunksQueued', 1) end`;
 
 const START = `
 if redis.call('HGET', KEYS[1], 'state') == 'queued' then
   redis.call('HSET', KEYS[1], 'state', 'running', 'startedAt', ARGV[1])
 end`;
 
-/** Ends a job that has not ended; returns 1 when this call ended it. */
-const END = `
+/**
+ * Ends a job that has not ended; returns 1 when this call ended it. Its chunks not answered leave
+ * its account's queue position; a cancelled job's results and reservation go.
+ */
+const END = `${RESERVATION_LUA}
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'queued' and state ~= 'running' then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'finishedAt', ARGV[2], 'error', ARGV[3])
+local fields = redis.call('HMGET', KEYS[1], 'chunks', 'chunksDone', 'account')
+unwait(fields[3], tonumber(fields[1]) - tonumber(fields[2]))
 if ARGV[1] == 'cancelled' then
   redis.call('DEL', KEYS[2])
   redis.call('ZREM', KEYS[3], ARGV[4])
+  release(ARGV[4])
 end
 return 1`;
 
-/**
- * Holds room for a job's texts in its owner's quota: members are "<texts>:<job id>" scored by when
- * they expire. Returns -1 when reserved, else the epoch ms when the oldest held job expires.
- */
-const RESERVE = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local held = 0
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  held = held + tonumber(string.match(member, '^(%d+):'))
-end
-if held + tonumber(ARGV[3]) > tonumber(ARGV[4]) then
-  return tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or ARGV[1])
-end
-redis.call('ZADD', KEYS[1], ARGV[5], ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[5])
-return -1`;
+/** Why a reservation was refused; see {@link JobStore.reserve}. */
+export type Refusal =
+  { reason: 'job-over-quota' } | { reason: 'account-over-quota'; retryAt: number } | { reason: 'store-full' };
 
-/**
- * Jobs in Redis: a status hash per job, its texts staged per chunk until a worker has answered
- * them, its results as one NDJSON block per chunk, each owner's quota, and idempotency keys. Every
- * key expires (`JOB_RESULT_TTL_SECONDS` after the job's last change). Its own ioredis connection,
- * without an offline queue: while Redis is unreachable a call fails at once (the route answers 503)
- * instead of waiting for a reconnect, and job state is never skipped the way the cache skips Redis.
- */
+/** What one submission asks of the store, so its record can be created or rolled back. */
+export interface Submission {
+  id: string;
+  owner: string;
+  account: string;
+  /** The Idempotency-Key, when the caller sent one. */
+  idempotencyKey?: string;
+}
+
+/** The outcome of {@link JobStore.create}. */
+export type Created =
+  { outcome: 'created'; waitingChunks: number } | { outcome: 'exists'; id: string } | { outcome: 'reused' };
+
 export class JobStore {
   constructor(
     private readonly redis: Redis,
@@ -92,6 +221,11 @@ export class JobStore {
 
   /** Set while this Redis may evict keys and production refuses it: why, for the 503 and the log. */
   refusal?: string;
+  /**
+   * Bytes all accounts' jobs may hold together: a share of the Redis's `maxmemory` (0: no limit
+   * known), so a job admitted can always store its results without Redis refusing a write.
+   */
+  budgetBytes = 0;
 
   /** Connected to Redis now. */
   isUp(): boolean {
@@ -99,17 +233,20 @@ export class JobStore {
   }
 
   /**
-   * A Redis that evicts keys when full drops jobs and results to make room (one tenant's flood
-   * erases another's results), so jobs need `maxmemory-policy noeviction`: with `required`
-   * (production) any other policy refuses the store. Returns the policy read.
+   * Reads the Redis's memory settings. A Redis that evicts keys when full drops jobs and results
+   * to make room (one tenant's flood erases another's results), so jobs need `maxmemory-policy
+   * noeviction`: with `required` (production) any other policy refuses the store. Sets the budget
+   * from `maxmemory`. Returns the policy read.
    */
-  async checkEvictionPolicy(required: boolean): Promise<string> {
+  async checkMemory(required: boolean): Promise<string> {
     const memory = await this.redis.info('memory');
     const policy = /^maxmemory_policy:(\S+)/m.exec(memory)?.[1] ?? 'unknown';
     this.refusal =
       required && policy !== 'noeviction'
         ? `The jobs Redis (JOBS_REDIS_URL) has maxmemory-policy ${policy}, which evicts jobs and results when memory is full; jobs need noeviction.`
         : undefined;
+    const maxmemory = Number(/^maxmemory:(\d+)/m.exec(memory)?.[1] ?? 0);
+    this.budgetBytes = Math.floor(maxmemory * STORE_BUDGET_SHARE);
     return policy;
   }
 
@@ -118,8 +255,9 @@ export class JobStore {
     await this.redis.quit();
   }
 
-  async stageChunk(id: string, chunk: number, texts: StoredText[]): Promise<void> {
-    await this.redis.set(inputKey(id, chunk), JSON.stringify(texts), 'EX', this.ttlSeconds);
+  /** Stores a chunk's texts, serialised (`JSON.stringify` of its {@link StoredText}s). */
+  async stageChunk(id: string, chunk: number, staged: string): Promise<void> {
+    await this.redis.set(inputKey(id, chunk), staged, 'EX', this.ttlSeconds);
   }
 
   async chunkTexts(id: string, chunk: number): Promise<StoredText[] | undefined> {
@@ -132,52 +270,83 @@ export class JobStore {
     if (keys.length > 0) await this.redis.del(...keys);
   }
 
-  /** The job that `idempotencyKey` named for this owner, if any. */
-  async idempotentJob(owner: string, idempotencyKey: string): Promise<string | undefined> {
-    return (await this.redis.get(idempotencyKeyOf(owner, idempotencyKey))) ?? undefined;
+  /** The job `idempotencyKey` names for this owner and the SHA-256 of the body it was sent with. */
+  async idempotentJob(owner: string, idempotencyKey: string): Promise<{ id: string; bodyHash: string } | undefined> {
+    const bound = await this.redis.get(idempotencyKeyOf(owner, idempotencyKey));
+    const [id, bodyHash] = bound?.split(' ') ?? [];
+    return id && bodyHash ? { id, bodyHash } : undefined;
   }
 
-  /** Binds the key to `id` unless it names a job already; returns the job it names. */
-  async bindIdempotencyKey(owner: string, idempotencyKey: string, id: string): Promise<string> {
-    const client = this.redis;
-    const key = idempotencyKeyOf(owner, idempotencyKey);
-    const set = await client.set(key, id, 'EX', this.ttlSeconds, 'NX');
-    return set === 'OK' ? id : ((await client.get(key)) ?? id);
-  }
-
-  async releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void> {
-    await this.redis.del(idempotencyKeyOf(owner, idempotencyKey));
-  }
-
-  /** Reserves quota room; undefined when reserved, else the epoch ms when room may free up. */
-  async reserveQuota(
-    owner: string,
-    id: string,
-    texts: number,
-    quota: number,
-    now: number,
-  ): Promise<number | undefined> {
-    const expiresAt = now + this.ttlSeconds * 1000;
-    const answer = (await this.redis.eval(
+  /**
+   * Adds `bytes` to a job's reservation in its account's quota and the store's budget, before they
+   * are stored; undefined when reserved. A reservation lapses with the job's keys.
+   */
+  async reserve({ id, account }: Submission, bytes: number, quota: number, now: number): Promise<Refusal | undefined> {
+    const [code, retryAt] = (await this.redis.eval(
       RESERVE,
       1,
-      quotaKey(owner),
-      now,
-      quotaMember(texts, id),
-      texts,
+      accountReservationsKey(account),
+      id,
+      account,
+      bytes,
       quota,
-      expiresAt,
-    )) as number;
-    return answer === -1 ? undefined : answer;
+      this.budgetBytes,
+      now,
+      now + this.ttlSeconds * 1000,
+    )) as number[];
+    if (code === 0) return undefined;
+    if (code === 1) return { reason: 'job-over-quota' };
+    if (code === 2) return { reason: 'account-over-quota', retryAt };
+    return { reason: 'store-full' };
   }
 
-  async create(record: JobRecord): Promise<void> {
-    const { id, owner, cacheTenant, state, total, chunks, createdAt } = record;
-    await this.redis
-      .multi()
-      .hset(metaKey(id), { owner, cacheTenant, state, total, chunks, done: 0, cacheHits: 0, chunksDone: 0, createdAt })
-      .expire(metaKey(id), this.ttlSeconds)
-      .exec();
+  /**
+   * Creates the job's record, and binds its Idempotency-Key to it and to `bodyHash` in the same
+   * step, unless the key names a live job already (then nothing is created).
+   */
+  async create(submission: Submission, record: JobRecord, bodyHash: string): Promise<Created> {
+    const { id, owner, account, cacheTenant, state, total, chunks, createdAt } = record;
+    const fields = {
+      owner,
+      account,
+      cacheTenant,
+      state,
+      total,
+      chunks,
+      done: 0,
+      cacheHits: 0,
+      chunksDone: 0,
+      createdAt,
+      chunksQueued: 0,
+    };
+    const keyed = submission.idempotencyKey !== undefined;
+    const [outcome, value] = (await this.redis.eval(
+      CREATE,
+      2,
+      metaKey(id),
+      keyed ? idempotencyKeyOf(owner, submission.idempotencyKey!) : metaKey(id),
+      id,
+      account,
+      keyed ? bodyHash : '',
+      this.ttlSeconds,
+      chunks,
+      ...Object.entries(fields).flat(),
+    )) as [string, number | string];
+    if (outcome === 'created') return { outcome, waitingChunks: Number(value) };
+    if (outcome === 'exists') return { outcome, id: String(value) };
+    return { outcome: 'reused' };
+  }
+
+  /**
+   * Removes everything a failed submission stored: staged chunks, the record and its key binding
+   * (when this submission created them), its reservation and its place in the account's queue.
+   */
+  async rollBack(submission: Submission, stagedChunks: number, recordChunks: number): Promise<void> {
+    const { id, owner, account, idempotencyKey } = submission;
+    const keys = [metaKey(id), accountReservationsKey(account)];
+    if (idempotencyKey !== undefined) keys.push(idempotencyKeyOf(owner, idempotencyKey));
+    await this.redis.eval(ROLL_BACK, keys.length, ...keys, id, account, recordChunks);
+    await this.dropStaged(id, stagedChunks);
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -187,6 +356,7 @@ export class JobStore {
     return {
       id,
       owner: fields.owner,
+      account: fields.account ?? fields.owner,
       cacheTenant: fields.cacheTenant,
       state: fields.state as JobState,
       total: Number(fields.total),
@@ -197,7 +367,14 @@ export class JobStore {
       startedAt: optional('startedAt'),
       finishedAt: optional('finishedAt'),
       error: fields.error || undefined,
+      // Jobs stored before this flag existed had their chunks queued when they were created.
+      chunksQueued: fields.chunksQueued !== '0',
     };
+  }
+
+  /** Marks the job's chunks queued (a job rolled back meanwhile stays gone). */
+  async markQueued(id: string): Promise<void> {
+    await this.redis.eval(MARK_QUEUED, 1, metaKey(id));
   }
 
   async markStarted(id: string, now: number): Promise<void> {
@@ -212,7 +389,7 @@ export class JobStore {
       metaKey(job.id),
       resultsKey(job.id),
       inputKey(job.id, chunk),
-      quotaKey(job.owner),
+      accountReservationsKey(job.account),
       chunk,
       lines,
       texts,
@@ -220,23 +397,24 @@ export class JobStore {
       now,
       this.ttlSeconds,
       now + this.ttlSeconds * 1000,
-      quotaMember(job.total, job.id),
+      job.id,
+      job.account,
     );
     return recorded === 1;
   }
 
-  /** Ends a job still queued or running as failed or cancelled (cancelled drops its results and quota). */
+  /** Ends a job still queued or running as failed or cancelled (cancelled drops its results and reservation). */
   async end(job: JobRecord, state: 'failed' | 'cancelled', now: number, error = ''): Promise<boolean> {
     const ended = await this.redis.eval(
       END,
       3,
       metaKey(job.id),
       resultsKey(job.id),
-      quotaKey(job.owner),
+      accountReservationsKey(job.account),
       state,
       now,
       error,
-      quotaMember(job.total, job.id),
+      job.id,
     );
     return ended === 1;
   }
@@ -264,12 +442,9 @@ function resultsKey(id: string): string {
   return `${PREFIX}:${id}:results`;
 }
 
-function quotaKey(owner: string): string {
-  return `${PREFIX}:quota:${owner}`;
-}
-
-function quotaMember(texts: number, id: string): string {
-  return `${texts}:${id}`;
+/** The account's reservations by when they lapse, for a refused submission's Retry-After. */
+function accountReservationsKey(account: string): string {
+  return `${PREFIX}:held-by:${account}`;
 }
 
 function idempotencyKeyOf(owner: string, key: string): string {

@@ -68,13 +68,13 @@ export class JobsModule {
   }
 }
 
-/** The store, checking the Redis's eviction policy on every (re)connect: Redis may have been replaced. */
+/** The store, reading the Redis's eviction policy and memory on every (re)connect: Redis may have been replaced. */
 function jobStore(client: Redis, settings: Settings): JobStore {
   const logger = new Logger('Jobs');
   const store = new JobStore(client, settings.jobs.resultTtlSeconds);
   const required = settings.nodeEnv === 'production';
   client.on('ready', () => {
-    store.checkEvictionPolicy(required).then(
+    store.checkMemory(required).then(
       (policy) => {
         if (store.refusal) logger.error({ msg: `${store.refusal} Job routes answer 503 until it is changed.` });
         else if (policy !== 'noeviction') {

@@ -1,15 +1,16 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
+import { PRIORITY_LIMIT, type Queue } from 'bullmq';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { UnavailableError } from '../common/unavailable-error.js';
 import { JOBS_UNAVAILABLE_DETAIL } from '../http/problem-details.js';
 import { ProblemError } from '../http/problem.js';
 import { RedisClients } from '../redis/redis-clients.js';
-import { readJobLines } from './job-lines.js';
+import { readJobLines, refusedMidBody } from './job-lines.js';
 import {
   CHUNK_ATTEMPTS,
   CHUNK_BACKOFF_MS,
@@ -18,11 +19,22 @@ import {
   JOB_STORE,
   type ChunkData,
 } from './job-queue.js';
-import type { JobRecord, JobStore, StoredText } from './job-store.js';
+import {
+  chunkBytes,
+  type JobRecord,
+  type JobStore,
+  type Refusal,
+  type StoredText,
+  type Submission,
+} from './job-store.js';
 
-/** Who submits or reads a job: the key's identity (the job's owner) and its cache scope. */
+/**
+ * Who submits or reads a job: its owner (the API key's identity, or without API keys the job
+ * token's), the account its storage and queue position are charged to, and its cache scope.
+ */
 export interface JobCaller {
   owner: string;
+  account: string;
   cacheTenant?: string;
 }
 
@@ -31,6 +43,19 @@ export interface Submitted {
   /** False when an Idempotency-Key named a job submitted before. */
   created: boolean;
 }
+
+/**
+ * BullMQ serves the lowest priority number first (FIFO among equals). A chunk's number is how many
+ * of its account's chunks wait before it, so an account with a short backlog overtakes one with a
+ * long one: a key's 2,000-text job is not queued behind another key's million texts.
+ */
+export function chunkPriority(waitingBefore: number, chunk: number): number {
+  return Math.min(PRIORITY_LIMIT, waitingBefore + chunk + 1);
+}
+
+/** How long a submission with an Idempotency-Key waits for a concurrent one's job to be queued. */
+const CONCURRENT_SUBMISSION_WAIT_MS = 10_000;
+const CONCURRENT_SUBMISSION_POLL_MS = 50;
 
 /**
  * Bulk jobs: takes an NDJSON submission apart into chunks staged in Redis and queued on BullMQ for
@@ -57,75 +82,133 @@ export class JobsService implements OnApplicationShutdown {
     await this.clients.close('jobs-store', () => this.store.close());
   }
 
+  /**
+   * Stages the body chunk by chunk as it arrives (memory holds one chunk), each chunk's bytes
+   * reserved in the owner's quota before it is stored, then creates the job and queues its chunks.
+   * A refusal or failure at any step removes everything this submission stored. An Idempotency-Key
+   * binds the job to the body's SHA-256: the same key with the same body answers the same job, with
+   * another body 422.
+   */
   async submit(caller: JobCaller, body: Readable, idempotencyKey?: string): Promise<Submitted> {
+    try {
+      const { owner, account } = caller;
+      return await this.submitBody({ id: randomUUID(), owner, account, idempotencyKey }, caller, body);
+    } catch (error) {
+      throw refusedMidBody(error, body);
+    }
+  }
+
+  private async submitBody(submission: Submission, caller: JobCaller, body: Readable): Promise<Submitted> {
     this.usable();
+    const { id, owner, account, idempotencyKey } = submission;
+    const { maxTexts, maxBytes, chunkTexts, storedBytesPerKey } = this.settings.jobs;
+    const limits = { maxTexts, maxBytes, maxTextChars: this.settings.maxTextChars };
+    const digest = createHash('sha256');
     if (idempotencyKey !== undefined) {
-      const existing = await this.existing(caller, idempotencyKey);
-      if (existing) {
-        body.resume(); // the body is not needed: the key names the job
-        return { job: existing, created: false };
+      const bound = await this.guarded(this.store.idempotentJob(owner, idempotencyKey));
+      const job = bound && (await this.settledJob(owner, bound.id));
+      if (bound && job) {
+        // A retry: the body is read (not stored) to tell it from a different submission.
+        for await (const group of readJobLines(body, limits, chunkTexts, digest)) void group;
+        if (digest.digest('hex') !== bound.bodyHash) throw idempotencyKeyReused();
+        return { job, created: false };
       }
     }
-    const { maxTexts, maxBytes, chunkTexts, storedTextsPerKey } = this.settings.jobs;
-    const id = randomUUID();
-    let chunks = 0;
-    let total = 0;
+    let staged = 0;
+    let queuedChunks = 0;
     try {
-      // Staged chunk by chunk as the body arrives: memory holds one chunk, and a bad line further
-      // down removes what was staged, so nothing is half-created.
-      const lines = readJobLines(body, { maxTexts, maxBytes, maxTextChars: this.settings.maxTextChars }, chunkTexts);
-      for await (const group of lines) {
+      let total = 0;
+      for await (const group of readJobLines(body, limits, chunkTexts, digest)) {
         const texts: StoredText[] = group.map(({ text, id: textId, line }) => [text, textId ?? null, line]);
-        await this.guarded(this.store.stageChunk(id, chunks++, texts));
+        const json = JSON.stringify(texts);
+        const refusal = await this.guarded(
+          this.store.reserve(submission, chunkBytes(texts, json), storedBytesPerKey, Date.now()),
+        );
+        if (refusal) throw quotaRefusal(refusal, storedBytesPerKey);
+        await this.guarded(this.store.stageChunk(id, staged, json));
+        staged++;
         total += group.length;
-      }
-      if (idempotencyKey !== undefined) {
-        const bound = await this.guarded(this.store.bindIdempotencyKey(caller.owner, idempotencyKey, id));
-        if (bound !== id) {
-          await this.store.dropStaged(id, chunks);
-          const winner = await this.existing(caller, idempotencyKey);
-          if (winner) return { job: winner, created: false };
-        }
-      }
-      const now = Date.now();
-      const retryAt = await this.guarded(this.store.reserveQuota(caller.owner, id, total, storedTextsPerKey, now));
-      if (retryAt !== undefined) {
-        if (idempotencyKey !== undefined) await this.store.releaseIdempotencyKey(caller.owner, idempotencyKey);
-        throw quotaExceeded(storedTextsPerKey, Math.max(1, Math.ceil((retryAt - now) / 1000)));
       }
       const job: JobRecord = {
         id,
-        owner: caller.owner,
+        owner,
+        account,
         cacheTenant: caller.cacheTenant ?? '',
         state: 'queued',
         total,
-        chunks,
+        chunks: staged,
         done: 0,
         cacheHits: 0,
-        createdAt: now,
+        createdAt: Date.now(),
+        chunksQueued: false,
       };
-      await this.guarded(this.store.create(job));
-      await this.guarded(
-        this.queue.addBulk(
-          Array.from({ length: chunks }, (_, chunk) => ({
-            name: 'chunk',
-            data: { jobId: id, chunk },
-            opts: {
-              jobId: chunkJobId(id, chunk),
-              attempts: CHUNK_ATTEMPTS,
-              backoff: { type: 'exponential', delay: CHUNK_BACKOFF_MS },
-              removeOnComplete: true,
-              removeOnFail: true,
-            },
-          })),
-        ),
-      );
+      const bodyHash = digest.digest('hex');
+      for (;;) {
+        const created = await this.guarded(this.store.create(submission, job, bodyHash));
+        if (created.outcome === 'reused') throw idempotencyKeyReused();
+        if (created.outcome === 'exists') {
+          // A concurrent submission with the same key and body won: its job is the answer, once
+          // queued; if it failed (and removed its record), this one creates the job after all.
+          const winner = await this.settledJob(owner, created.id);
+          if (!winner) continue;
+          await this.store.rollBack(submission, staged, 0);
+          return { job: winner, created: false };
+        }
+        queuedChunks = job.chunks;
+        await this.guarded(this.enqueue(job, created.waitingChunks));
+        await this.guarded(this.store.markQueued(id));
+        job.chunksQueued = true;
+        break;
+      }
       this.transitions.submitted++;
-      this.logger.log({ msg: 'job submitted', job: id, texts: total, chunks });
+      this.logger.log({ msg: 'job submitted', job: id, texts: total, chunks: staged });
       return { job, created: true };
     } catch (error) {
-      await this.store.dropStaged(id, chunks).catch(() => undefined);
+      await this.removeChunks(id, queuedChunks);
+      await this.store.rollBack(submission, staged, queuedChunks).catch((rollBackError: Error) =>
+        // What stays behind expires with the job's keys (JOB_RESULT_TTL_SECONDS).
+        this.logger.warn({ msg: 'failed submission not removed', job: id, error: rollBackError.message }),
+      );
       throw error;
+    }
+  }
+
+  private async enqueue(job: JobRecord, waitingBefore: number): Promise<void> {
+    await this.queue.addBulk(
+      Array.from({ length: job.chunks }, (_, chunk) => ({
+        name: 'chunk',
+        data: { jobId: job.id, chunk },
+        opts: {
+          jobId: chunkJobId(job.id, chunk),
+          priority: chunkPriority(waitingBefore, chunk),
+          attempts: CHUNK_ATTEMPTS,
+          backoff: { type: 'exponential', delay: CHUNK_BACKOFF_MS },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      })),
+    );
+  }
+
+  /** Takes a job's chunks off the queue (a failed submission's, or a cancelled job's waiting ones). */
+  private async removeChunks(id: string, chunks: number): Promise<void> {
+    await Promise.all(
+      Array.from({ length: chunks }, (_, chunk) => this.queue.remove(chunkJobId(id, chunk)).catch(() => undefined)),
+    );
+  }
+
+  /**
+   * The owner's job once its chunks are queued; undefined when it is gone (expired, or its
+   * submission failed and was rolled back) or belongs to another owner.
+   */
+  private async settledJob(owner: string, id: string): Promise<JobRecord | undefined> {
+    const deadline = Date.now() + CONCURRENT_SUBMISSION_WAIT_MS;
+    for (;;) {
+      const job = await this.guarded(this.store.get(id));
+      if (!job || job.owner !== owner) return undefined;
+      if (job.chunksQueued) return job;
+      if (Date.now() > deadline) throw new UnavailableError(JOBS_UNAVAILABLE_DETAIL, 5, 'jobs-unavailable');
+      await delay(CONCURRENT_SUBMISSION_POLL_MS);
     }
   }
 
@@ -147,11 +230,7 @@ export class JobsService implements OnApplicationShutdown {
     const job = await this.get(caller, id);
     if (await this.guarded(this.store.end(job, 'cancelled', Date.now()))) {
       // A chunk already running finishes, and its results are refused (the job has ended).
-      await Promise.all(
-        Array.from({ length: job.chunks }, (_, chunk) =>
-          this.queue.remove(chunkJobId(id, chunk)).catch(() => undefined),
-        ),
-      );
+      await this.removeChunks(id, job.chunks);
       await this.store.dropStaged(id, job.chunks);
       this.transitions.cancelled++;
       this.logger.log({ msg: 'job cancelled', job: id });
@@ -159,19 +238,12 @@ export class JobsService implements OnApplicationShutdown {
     return this.get(caller, id);
   }
 
-  private async existing(caller: JobCaller, idempotencyKey: string): Promise<JobRecord | undefined> {
-    const id = await this.guarded(this.store.idempotentJob(caller.owner, idempotencyKey));
-    if (id === undefined) return undefined;
-    const job = await this.guarded(this.store.get(id));
-    return job && job.owner === caller.owner ? job : undefined;
-  }
-
-  /** Redis trouble is a 503: unlike the cache, job state cannot be skipped. */
   /** Refuses the call while the store's Redis is refused (it would evict jobs). */
   private usable(): void {
     if (this.store.refusal) throw new UnavailableError(this.store.refusal, 60, 'jobs-unavailable');
   }
 
+  /** Redis trouble is a 503: unlike the cache, job state cannot be skipped. */
   private async guarded<T>(operation: Promise<T>): Promise<T> {
     this.usable();
     try {
@@ -185,17 +257,54 @@ export class JobsService implements OnApplicationShutdown {
 }
 
 export function jobNotFound(): ProblemError {
-  return new ProblemError(404, 'job-not-found', 'Not Found', 'No job with this id belongs to this API key.');
-}
-
-function quotaExceeded(quota: number, retryAfterSeconds: number): ProblemError {
   return new ProblemError(
-    409,
-    'job-quota-exceeded',
-    'Conflict',
-    `This API key's unexpired jobs would hold more than JOB_STORED_TEXTS_PER_KEY (${quota}) texts; ` +
-      'cancel a job or retry after `Retry-After` seconds.',
-    undefined,
-    { 'Retry-After': String(retryAfterSeconds) },
+    404,
+    'job-not-found',
+    'Not Found',
+    'No job with this id belongs to this caller (its API key, or without API keys its Job-Token).',
   );
 }
+
+/** The same Idempotency-Key with another body: a different submission, never the first one's job. */
+function idempotencyKeyReused(): ProblemError {
+  return new ProblemError(
+    422,
+    'idempotency-key-reused',
+    'Unprocessable Content',
+    'This Idempotency-Key was sent before with a different body; use a new key for a new submission. Nothing was created.',
+  );
+}
+
+function quotaRefusal(refusal: Refusal, quota: number): Error {
+  switch (refusal.reason) {
+    case 'job-over-quota':
+      return new ProblemError(
+        413,
+        'job-quota-exceeded',
+        'Payload Too Large',
+        `This job alone would hold more than JOB_STORED_BYTES_PER_KEY (${quota} bytes of texts and results) ` +
+          'in the job store; split it into smaller jobs. Nothing was created.',
+      );
+    case 'account-over-quota': {
+      const seconds = Math.max(1, Math.ceil((refusal.retryAt - Date.now()) / 1000));
+      return new ProblemError(
+        409,
+        'job-quota-exceeded',
+        'Conflict',
+        `This caller's unexpired jobs would hold more than JOB_STORED_BYTES_PER_KEY (${quota} bytes of texts and ` +
+          'results); cancel a job or retry after `Retry-After` seconds. Nothing was created.',
+        undefined,
+        { 'Retry-After': String(seconds) },
+      );
+    }
+    case 'store-full':
+      return new UnavailableError(
+        'The job store is full (its Redis maxmemory); retry after `Retry-After` seconds. Nothing was created.',
+        STORE_FULL_RETRY_SECONDS,
+        'jobs-store-full',
+      );
+  }
+}
+
+/** Room in a full store comes back as jobs expire or are fetched and cancelled: minutes, not seconds. */
+const STORE_FULL_RETRY_SECONDS = 60;

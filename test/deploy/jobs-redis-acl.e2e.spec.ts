@@ -74,7 +74,8 @@ describe('the jobs Redis ACL of docs/DEPLOY.md, with the app running jobs throug
     });
     await t.app.listen(0, '127.0.0.1');
     const { port } = t.app.getHttpServer().address() as AddressInfo;
-    jobs = new JobClient(`http://127.0.0.1:${port}`);
+    // Without API keys: one caller, one job token (its Idempotency-Key is scoped to it).
+    jobs = new JobClient(`http://127.0.0.1:${port}`, undefined, 'acl-test-job-token-0123456789abcdef');
   });
   afterAll(async () => {
     await t?.close();

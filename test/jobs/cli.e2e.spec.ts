@@ -47,12 +47,29 @@ describe('sentiment-score CLI (built server, real redis-server)', () => {
     expect(stderr).toMatch(
       new RegExp(`^progress ${TEXTS}/${TEXTS} texts 100% \\d+ texts/s ETA \\S+ \\(completed\\)$`, 'm'),
     );
+    // Without API keys the job belongs to the token the CLI made: its resume command carries it.
+    const [, token, id] = /resume with: SENTIMENT_JOB_TOKEN=(\S+) sentiment-score --job (\S+)/.exec(stderr) ?? [];
+    expect(token).toMatch(/^[\w-]{43}$/);
+    const followed = await run(process.execPath, [CLI, '--url', server.baseUrl, '--job', id], {
+      env: { ...process.env, SENTIMENT_JOB_TOKEN: token },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(followed.stdout).toBe(stdout);
+    // Another token owns nothing: the job is not found for it.
+    await expect(
+      run(process.execPath, [CLI, '--url', server.baseUrl, '--job', id], {
+        env: { ...process.env, SENTIMENT_JOB_TOKEN: 'not-the-token-of-that-job-0123456789' },
+      }),
+    ).rejects.toMatchObject({ stderr: expect.stringContaining('status answered 404') });
   });
 
   it('on a terminal (script): a redrawn progress bar with rate and ETA; rerun resumes the same job', async () => {
     const output = join(dir, 'tty-results.jsonl');
     const command = `${process.execPath} ${CLI} --url ${server.baseUrl} --interval 100 ${input} > ${output}`;
+    // A token of the user's own makes a rerun the same caller (without API keys).
+    const env = { ...process.env, SENTIMENT_JOB_TOKEN: 'cli-test-job-token-0123456789abcdef' };
     const { stdout: terminal } = await run('script', ['-q', '-e', '-c', command, '/dev/null'], {
+      env,
       maxBuffer: 64 * 1024 * 1024,
     });
     expect(terminal).toMatch(/\r\[#{30}\] 3000\/3000 texts 100% \d+ texts\/s ETA \S+ \(completed\)/);
@@ -60,6 +77,7 @@ describe('sentiment-score CLI (built server, real redis-server)', () => {
     // The same file is the same job (its hash is the Idempotency-Key): the first run's job id again.
     const ids = [...terminal.matchAll(/job ([0-9a-f-]{36})/g)].map((match) => match[1]);
     const { stderr } = await run(process.execPath, [CLI, '--url', server.baseUrl, input], {
+      env,
       maxBuffer: 64 * 1024 * 1024,
     });
     expect(stderr).toContain(`job ${ids[0]} `);

@@ -28,7 +28,9 @@ describe('jobs across replicas (two built servers sharing a real redis-server)',
   });
 
   it('shares chunks between replicas; a replica SIGKILLed mid-job loses nothing and nothing is answered twice', async () => {
-    const [survivor, victim] = servers.map((server) => new JobClient(server.baseUrl));
+    // One caller (without API keys, one job token) talking to both replicas.
+    const token = 'distribution-test-job-token-0123456789';
+    const [survivor, victim] = servers.map((server) => new JobClient(server.baseUrl, undefined, token));
     const submitted = await victim.submit(ndjson(freshTexts(TEXTS, 'spread')));
     expect(submitted.status).toBe(202);
     const { id } = (await submitted.json()) as { id: string };

@@ -7,35 +7,52 @@ export interface ResultLine {
   predictions: Prediction;
 }
 
-/** The jobs routes over real HTTP, as one API key. */
+/**
+ * The jobs routes over real HTTP, as one API key. Without API keys a job belongs to its job token:
+ * the client sends `jobToken` when given, and otherwise keeps the token each submission answers
+ * and sends it when it reads that job, as a partner's client would.
+ */
 export class JobClient {
+  private readonly tokens = new Map<string, string>();
+
   constructor(
     readonly baseUrl: string,
     private readonly apiKey?: string,
+    private readonly jobToken?: string,
   ) {}
 
-  private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return { ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}), ...extra };
+  private headers(extra: Record<string, string> = {}, id?: string): Record<string, string> {
+    const token = (id === undefined ? undefined : this.tokens.get(id)) ?? this.jobToken;
+    return {
+      ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+      ...(token ? { 'job-token': token } : {}),
+      ...extra,
+    };
   }
 
-  submit(ndjson: string, headers: Record<string, string> = {}): Promise<Response> {
-    return fetch(`${this.baseUrl}/v1/sentiment/jobs`, {
+  async submit(ndjson: string, headers: Record<string, string> = {}): Promise<Response> {
+    const response = await fetch(`${this.baseUrl}/v1/sentiment/jobs`, {
       method: 'POST',
       headers: this.headers({ 'content-type': 'application/x-ndjson', ...headers }),
       body: ndjson,
     });
+    if (response.status === 202) {
+      const { id, jobToken } = (await response.clone().json()) as { id: string; jobToken?: string };
+      if (jobToken) this.tokens.set(id, jobToken);
+    }
+    return response;
   }
 
   status(id: string): Promise<Response> {
-    return fetch(`${this.baseUrl}/v1/sentiment/jobs/${id}`, { headers: this.headers() });
+    return fetch(`${this.baseUrl}/v1/sentiment/jobs/${id}`, { headers: this.headers({}, id) });
   }
 
   results(id: string): Promise<Response> {
-    return fetch(`${this.baseUrl}/v1/sentiment/jobs/${id}/results`, { headers: this.headers() });
+    return fetch(`${this.baseUrl}/v1/sentiment/jobs/${id}/results`, { headers: this.headers({}, id) });
   }
 
   cancel(id: string): Promise<Response> {
-    return fetch(`${this.baseUrl}/v1/sentiment/jobs/${id}`, { method: 'DELETE', headers: this.headers() });
+    return fetch(`${this.baseUrl}/v1/sentiment/jobs/${id}`, { method: 'DELETE', headers: this.headers({}, id) });
   }
 
   async predict(texts: string[]): Promise<Prediction[]> {

@@ -39,6 +39,20 @@ export class JobStatusDto {
   error?: string;
 }
 
+@ApiSchema({
+  name: 'SubmittedJob',
+  description: 'A bulk scoring job just submitted; without API keys, with the token it belongs to.',
+})
+export class SubmittedJobDto extends JobStatusDto {
+  @ApiPropertyOptional({
+    description:
+      'Only without API keys, when the submission sent no `Job-Token`: the secret this job belongs to. Status, ' +
+      'results and cancel need it as the `Job-Token` header. Keep it: it is not shown again.',
+    example: 'q0bXqg4v2oZ8tQy1N3rJ6Wc5uE7hK9aLsDfGpV0xYzA',
+  })
+  jobToken?: string;
+}
+
 export function jobStatus(job: JobRecord): JobStatusDto {
   const iso = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOString());
   const status: JobStatusDto = {
