@@ -1,10 +1,13 @@
 // npx tsx bench/redis-store-reads.ts [--calls 1000] [--keys 32]
 // How the prediction cache's read (src/cache/redis-prediction-store.ts) costs against a local
-// redis-server: the raw MGET it once used, cache-manager-redis-yet's mget it uses now, and the
-// per-key fallback it takes when one value is not JSON. Prints one JSON line per way.
+// redis-server: the raw MGET it once used, cache-manager-redis-yet's mget it uses now, the whole
+// getMany of the store (through the connection's policies, and its single-Redis-or-cluster choice),
+// and the per-key fallback it takes when one value is not JSON. Prints one JSON line per way.
 import { parseArgs } from 'node:util';
 import { redisInsStore } from 'cache-manager-redis-yet';
 import { createClient, type RedisClientType } from 'redis';
+import { RedisPredictionStore } from '../src/cache/redis-prediction-store.js';
+import { BREAKER_DEFAULTS, RedisConnection } from '../src/redis/redis-connection.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { summarize } from './lib/stats.js';
 
@@ -30,9 +33,13 @@ try {
     (await client.mGet(keys)).map((value) => (value === null ? undefined : parseOrRaw(value)));
   const storeMget = () => store.mget(...keys);
   const perKeyGets = () => Promise.all(keys.map((key) => store.get(key).catch(() => undefined)));
+  const predictionStore = new RedisPredictionStore(
+    new RedisConnection(client, { timeoutMs: 1000, ...BREAKER_DEFAULTS }),
+  );
 
   await time('raw MGET, each value parsed', rawMget);
   await time("the store's mget", storeMget);
+  await time("the prediction store's getMany", () => predictionStore.getMany(keys));
   await time('the fallback: one store.get per key, pipelined', perKeyGets);
 
   // One value that is not JSON: the store's mget rejects the whole batch; the fallback loses only it.

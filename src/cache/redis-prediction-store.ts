@@ -1,12 +1,24 @@
-import { redisInsStore } from 'cache-manager-redis-yet';
+import type { Store } from 'cache-manager';
+import { redisClusterInsStore, redisInsStore } from 'cache-manager-redis-yet';
+import calculateSlot from 'cluster-key-slot';
+import type { RedisClusterType } from 'redis';
+import type { CacheClient } from '../redis/redis-client.js';
 import type { RedisConnection } from '../redis/redis-connection.js';
 import type { PredictionStore } from './prediction-store.js';
+
+/** The cluster store reads none of these: they are for its own connect, which is not used here. */
+const CLUSTER_STORE_OPTIONS = { rootNodes: [] };
 
 /**
  * Predictions in Redis through cache-manager-redis-yet, on the process's one Redis connection:
  * every call goes through its timeout and circuit breaker, and is skipped at once
  * (RedisUnavailableError) while Redis is disconnected or the breaker is open. The store is a thin
  * wrapper over the client, made inside each call so its commands go through those policies.
+ *
+ * On a single Redis a call is one MGET, or one MULTI of SETs. A cluster refuses a multi-key command
+ * or a MULTI across hash slots (CROSSSLOT), and a request's keys hash all over: there, one per slot,
+ * all sent at once (the cluster client sends each to its slot's master). docs/CACHING.md says why
+ * keys are grouped by slot rather than put in one slot per tenant.
  */
 export class RedisPredictionStore implements PredictionStore {
   readonly backend = 'redis';
@@ -19,34 +31,76 @@ export class RedisPredictionStore implements PredictionStore {
 
   getMany(keys: readonly string[]): Promise<unknown[]> {
     return this.redis.execute(async (client) => {
-      const store = redisInsStore(client);
-      try {
-        // One MGET; the store JSON-parses each value, as it JSON-encoded it in setMany.
-        return await store.mget(...keys);
-      } catch (error) {
-        if (!(error instanceof SyntaxError)) throw error;
-        // A value that is not JSON (written by something else, or damaged) fails the store's whole
-        // MGET. Read the keys one by one (pipelined: still one round trip) so it alone is a miss, and
-        // gets overwritten. Measured in bench/redis-store-reads.ts: this path costs one more round trip.
-        return Promise.all(keys.map((key) => store.get(key).catch(missIfNotJson)));
-      }
+      if (!isCluster(client)) return readAll(redisInsStore(client), keys);
+      const store = redisClusterInsStore(client, CLUSTER_STORE_OPTIONS);
+      const values = new Array<unknown>(keys.length);
+      await Promise.all(
+        bySlot(keys).map(async (indices) => {
+          const answers = await readAll(
+            store,
+            indices.map((index) => keys[index]),
+          );
+          indices.forEach((index, n) => (values[index] = answers[n]));
+        }),
+      );
+      return values;
     });
   }
 
   setMany(entries: readonly (readonly [string, unknown])[], ttlSeconds: number): Promise<void> {
-    // One MULTI of SET … PX: a single round trip, every entry with its TTL.
-    return this.redis.execute((client) =>
-      redisInsStore(client).mset(
-        entries.map(([key, value]) => [key, value]),
+    // A MULTI of SET … PX: every entry with its TTL, in one round trip.
+    const write = (store: Store, group: readonly (readonly [string, unknown])[]) =>
+      store.mset(
+        group.map(([key, value]) => [key, value]),
         ttlSeconds * 1000,
-      ),
-    );
+      );
+    return this.redis.execute(async (client) => {
+      if (!isCluster(client)) return write(redisInsStore(client), entries);
+      const store = redisClusterInsStore(client, CLUSTER_STORE_OPTIONS);
+      await Promise.all(
+        bySlot(entries.map(([key]) => key)).map((indices) =>
+          write(
+            store,
+            indices.map((index) => entries[index]),
+          ),
+        ),
+      );
+    });
   }
 
   /** The connection is the Redis module's; it closes it. */
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** One MGET; the store JSON-parses each value, as it JSON-encoded it in setMany. */
+async function readAll(store: Store, keys: readonly string[]): Promise<unknown[]> {
+  try {
+    return await store.mget(...keys);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // A value that is not JSON (written by something else, or damaged) fails the store's whole
+    // MGET. Read the keys one by one (pipelined: still one round trip) so it alone is a miss, and
+    // gets overwritten. Measured in bench/redis-store-reads.ts: this path costs one more round trip.
+    return Promise.all(keys.map((key) => store.get(key).catch(missIfNotJson)));
+  }
+}
+
+function isCluster(client: CacheClient): client is RedisClusterType {
+  return 'masters' in client;
+}
+
+/** The keys' positions, grouped by hash slot. */
+function bySlot(keys: readonly string[]): number[][] {
+  const groups = new Map<number, number[]>();
+  keys.forEach((key, index) => {
+    const slot = calculateSlot(key);
+    const group = groups.get(slot);
+    if (group) group.push(index);
+    else groups.set(slot, [index]);
+  });
+  return [...groups.values()];
 }
 
 function missIfNotJson(error: unknown): undefined {

@@ -1,3 +1,5 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 /**
@@ -119,6 +121,25 @@ export function secret(minLength: number): Parser<string> {
       throw new InvalidSettingError(raw.variable, expected, hidden(raw));
     }
     return raw.text;
+  });
+}
+
+/**
+ * The path of a readable PEM file holding a certificate (the first of a bundle is checked) or a
+ * private key, read at start so a missing or wrong mount stops the process instead of every TLS
+ * handshake failing later. The contents are never echoed.
+ */
+export function pemFile(holds: 'certificate' | 'private key'): Parser<string> {
+  const expected = `a readable PEM file holding a ${holds}`;
+  return parser(`path of a PEM ${holds} file`, ({ variable, text }) => {
+    try {
+      const pem = readFileSync(text);
+      if (holds === 'certificate') new X509Certificate(pem);
+      else createPrivateKey(pem);
+    } catch {
+      throw new InvalidSettingError(variable, expected, text);
+    }
+    return text;
   });
 }
 

@@ -9,6 +9,7 @@ import {
   keys,
   oneOf,
   origins,
+  pemFile,
   secret,
   sha256,
   text,
@@ -57,6 +58,13 @@ export interface Settings {
   readonly shutdownDrainMs: number;
   readonly shutdownInFlightMs: number;
   readonly redisUrl?: string;
+  readonly redisUsername?: string;
+  readonly redisPassword?: string;
+  readonly redisCluster: boolean;
+  /** TLS of every `rediss://` connection (cache, limiter, jobs): paths of PEM files. */
+  readonly redisTlsCaFile?: string;
+  readonly redisTlsCertFile?: string;
+  readonly redisTlsKeyFile?: string;
   readonly cacheTtlSeconds: number;
   readonly cacheMaxEntries: number;
   readonly cacheTimeoutMs: number;
@@ -88,6 +96,9 @@ export interface Settings {
 export interface JobSettings {
   /** The durable Redis of the job store and queue; REDIS_URL unless set. */
   readonly redisUrl?: string;
+  readonly redisUsername?: string;
+  readonly redisPassword?: string;
+  readonly redisCluster: boolean;
   readonly maxTexts: number;
   readonly maxBytes: number;
   readonly chunkTexts: number;
@@ -340,6 +351,53 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     description:
       'Redis for the prediction cache and the rate limits, `redis://[user:password@]host:port[/db]` (`rediss://` for TLS); never logged ([Caching](CACHING.md))',
   },
+  redisUsername: {
+    variable: 'REDIS_USERNAME',
+    parse: text(/^\S{1,256}$/, 'a user name without spaces'),
+    default: undefined,
+    documentedDefault: "unset: the URL's",
+    description: "ACL user for `REDIS_URL`, instead of the URL's user ([Redis](REDIS.md#credentials))",
+  },
+  redisPassword: {
+    variable: 'REDIS_PASSWORD',
+    parse: secret(1),
+    default: undefined,
+    documentedDefault: "unset: the URL's",
+    description: "password for `REDIS_URL`, instead of the URL's; never logged ([Redis](REDIS.md#credentials))",
+    file: {
+      variable: 'REDIS_PASSWORD_FILE',
+      description: 'instead of `REDIS_PASSWORD`: a file holding the password, e.g. a mounted Kubernetes Secret',
+    },
+  },
+  redisCluster: {
+    variable: 'REDIS_CLUSTER',
+    parse: boolean,
+    default: false,
+    description:
+      '`true`: `REDIS_URL` names one seed node of a Redis Cluster; the client finds the others ([Redis](REDIS.md#redis-cluster))',
+  },
+  redisTlsCaFile: {
+    variable: 'REDIS_TLS_CA_FILE',
+    parse: pemFile('certificate'),
+    default: undefined,
+    documentedDefault: "unset: Node's CAs (with `NODE_EXTRA_CA_CERTS`)",
+    description:
+      "PEM bundle of the CAs a `rediss://` server's certificate must chain to, instead of Node's; used by every Redis connection ([Redis](REDIS.md#tls))",
+  },
+  redisTlsCertFile: {
+    variable: 'REDIS_TLS_CERT_FILE',
+    parse: pemFile('certificate'),
+    default: undefined,
+    documentedDefault: 'unset: no client certificate',
+    description: 'PEM client certificate for mutual TLS on every `rediss://` connection; needs `REDIS_TLS_KEY_FILE`',
+  },
+  redisTlsKeyFile: {
+    variable: 'REDIS_TLS_KEY_FILE',
+    parse: pemFile('private key'),
+    default: undefined,
+    documentedDefault: 'unset',
+    description: 'PEM private key of `REDIS_TLS_CERT_FILE` (unencrypted: mount it from a Secret)',
+  },
   cacheTtlSeconds: {
     variable: 'CACHE_TTL_SECONDS',
     parse: integer(1, 30 * 24 * 3600),
@@ -491,6 +549,33 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     description:
       "Redis for bulk jobs (job store and queue): durable, AOF and `maxmemory-policy noeviction`, which production requires; unset: the cache's Redis, for development; never logged ([Jobs](JOBS.md#where-jobs-live))",
   },
+  'jobs.redisUsername': {
+    variable: 'JOBS_REDIS_USERNAME',
+    parse: text(/^\S{1,256}$/, 'a user name without spaces'),
+    // Jobs on the cache's Redis log in as the cache does.
+    default: derived((setting) => (sameRedis(setting) ? setting('redisUsername') : undefined)),
+    documentedDefault: "unset: the URL's (`REDIS_USERNAME` without `JOBS_REDIS_URL`)",
+    description: "ACL user for the jobs Redis, instead of its URL's user ([Redis](REDIS.md#credentials))",
+  },
+  'jobs.redisPassword': {
+    variable: 'JOBS_REDIS_PASSWORD',
+    parse: secret(1),
+    default: derived((setting) => (sameRedis(setting) ? setting('redisPassword') : undefined)),
+    documentedDefault: "unset: the URL's (`REDIS_PASSWORD` without `JOBS_REDIS_URL`)",
+    description: "password for the jobs Redis, instead of its URL's; never logged ([Redis](REDIS.md#credentials))",
+    file: {
+      variable: 'JOBS_REDIS_PASSWORD_FILE',
+      description: 'instead of `JOBS_REDIS_PASSWORD`: a file holding the password, e.g. a mounted Kubernetes Secret',
+    },
+  },
+  'jobs.redisCluster': {
+    variable: 'JOBS_REDIS_CLUSTER',
+    parse: boolean,
+    default: derived((setting) => sameRedis(setting) && setting('redisCluster')),
+    documentedDefault: '`false` (`REDIS_CLUSTER` without `JOBS_REDIS_URL`)',
+    description:
+      "`true`: the jobs Redis's URL names one seed node of a Redis Cluster ([Redis](REDIS.md#redis-cluster))",
+  },
   'jobs.maxTexts': {
     variable: 'JOB_MAX_TEXTS',
     parse: integer(1, 100_000_000),
@@ -520,7 +605,7 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     parse: integer(4096, 64 * 1024 * MIB),
     default: 128 * MIB,
     description:
-      "bytes one caller's unexpired jobs may hold in the jobs Redis (staged texts and results, reserved before they are stored); past it a submission gets 409 `job-quota-exceeded` (413 for one job larger than it) ([Jobs](JOBS.md#quotas))",
+      "bytes one caller's unexpired jobs may hold in the jobs Redis (staged texts and results, reserved before they are stored); past it a submission gets 409 `job-quota-exceeded` (413 for one job larger than it) ([Jobs](JOBS.md#workflow-with-curl))",
   },
   'jobs.workerConcurrency': {
     variable: 'JOB_WORKER_CONCURRENCY',
@@ -529,6 +614,11 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     description: 'chunks this replica works on at once (bulk texts only fill idle model time)',
   },
 };
+
+/** Jobs use the cache's Redis: JOBS_REDIS_URL unset (or the same URL). */
+function sameRedis(setting: SettingLookup): boolean {
+  return setting('redisUrl') !== undefined && setting('jobs.redisUrl') === setting('redisUrl');
+}
 
 function read(env: Environment, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -581,6 +671,7 @@ function checkAcrossSettings(settings: Settings, source: (key: SettingKey) => st
   if (settings.metricsApiKey !== undefined && settings.apiKeys.includes(settings.metricsApiKey)) {
     throw new InvalidSettingError(source('metricsApiKey'), 'a key that is not also in API_KEYS', '<hidden>');
   }
+  checkRedisTls(settings);
   if (settings.nodeEnv !== 'production') return;
   if (settings.apiKeys.length === 0 && !settings.allowAnonymous) {
     throw new InvalidSettingError(
@@ -594,6 +685,31 @@ function checkAcrossSettings(settings: Settings, source: (key: SettingKey) => st
       'CACHE_KEY_SECRET',
       'set (or CACHE_KEY_SECRET_FILE) when NODE_ENV=production and REDIS_URL is set',
       '',
+    );
+  }
+}
+
+/**
+ * A client certificate needs its key and the other way round; TLS files with no `rediss://` URL to
+ * use them are refused, not ignored: the operator believes the connection is encrypted, and it
+ * would carry the password in clear.
+ */
+function checkRedisTls(settings: Settings): void {
+  const { redisTlsCaFile: ca, redisTlsCertFile: cert, redisTlsKeyFile: key } = settings;
+  if ((cert === undefined) !== (key === undefined)) {
+    const [missing, set] =
+      cert === undefined
+        ? ['REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE']
+        : ['REDIS_TLS_KEY_FILE', 'REDIS_TLS_CERT_FILE'];
+    throw new InvalidSettingError(missing, `set when ${set} is set (a client certificate and its key)`, '');
+  }
+  const [variable, path] = ca !== undefined ? ['REDIS_TLS_CA_FILE', ca] : ['REDIS_TLS_CERT_FILE', cert];
+  const urls = [settings.redisUrl, settings.jobs.redisUrl];
+  if (path !== undefined && !urls.some((url) => url?.startsWith('rediss://'))) {
+    throw new InvalidSettingError(
+      variable,
+      'unset unless REDIS_URL or JOBS_REDIS_URL is a rediss:// URL (TLS files are used by rediss:// connections only)',
+      path,
     );
   }
 }

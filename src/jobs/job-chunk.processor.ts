@@ -7,6 +7,7 @@ import { UnavailableError } from '../common/unavailable-error.js';
 import { ProblemError } from '../http/problem.js';
 import { ShutdownState } from '../health/shutdown-state.js';
 import { RedisClients } from '../redis/redis-clients.js';
+import { RedisOutageLog } from '../redis/redis-outage.js';
 import { SentimentService } from '../sentiment/sentiment.service.js';
 import { JOB_CHUNK_QUEUE, JOB_STORE, type ChunkData } from './job-queue.js';
 import type { JobStore } from './job-store.js';
@@ -50,7 +51,7 @@ export class BulkWork {
 @Processor(JOB_CHUNK_QUEUE, { lockDuration: LOCK_MS, stalledInterval: STALLED_CHECK_MS, maxStalledCount: MAX_STALLS })
 export class JobChunkProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('JobWorker');
-  private outageReported = false;
+  private readonly outage = new RedisOutageLog(this.logger, 'jobs-queue', 'chunks wait until Redis is back');
 
   constructor(
     private readonly sentiment: SentimentService,
@@ -128,13 +129,11 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
   /** Without a listener a lost Redis connection would crash the process; one warning per outage. */
   @OnWorkerEvent('error')
   onError(error: Error): void {
-    if (this.outageReported) return;
-    this.outageReported = true;
-    this.logger.warn({ msg: 'job queue unreachable; chunks wait until Redis is back', error: error.message });
+    this.outage.failed(error);
   }
 
   @OnWorkerEvent('ready')
   onReady(): void {
-    this.outageReported = false;
+    this.outage.recovered();
   }
 }

@@ -1,5 +1,10 @@
 /** The BullMQ queue of job chunks, shared by every replica through Redis. */
 export const JOB_CHUNK_QUEUE = 'sentiment-job-chunks';
+/**
+ * BullMQ's key prefix, a Redis Cluster hash tag: BullMQ's scripts touch several keys of a queue at
+ * once, which a cluster runs only when they are in one slot (so the queue lives on one master).
+ */
+export const JOB_QUEUE_PREFIX = '{bull}';
 
 /** What a queued chunk carries: which job and which of its chunks (the texts stay in the job store). */
 export interface ChunkData {

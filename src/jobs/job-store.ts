@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** A job's life: waiting for a worker, worked on, and one of the three ends. */
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -55,7 +55,11 @@ export function chunkBytes(texts: StoredText[], staged: string): number {
   return bytes;
 }
 
-const PREFIX = 'sentiment:jobs';
+/**
+ * Every key in one Redis Cluster hash tag, so one slot: a cluster runs a script only on keys of one
+ * slot, and the scripts touch a job's keys and the store-wide ones together (docs/JOBS.md).
+ */
+const PREFIX = '{sentiment:jobs}';
 /** Every job's byte reservation, scored by when it expires: the one place reservations lapse. */
 const RESERVATIONS = `${PREFIX}:reservations`;
 /** Job id → "<bytes> <account>" of its reservation. */
@@ -65,8 +69,16 @@ const HELD = `${PREFIX}:held`;
 const TOTAL_FIELD = '*';
 /** Account → its chunks not yet answered: how far back in the queue its next chunk goes. */
 const WAITING = `${PREFIX}:waiting`;
+/** A claimed Idempotency-Key's digest while its submission still reads the body. */
+const PENDING = '-';
 /** Lapsed reservations released per call, so one call never blocks Redis for long. */
 const RELEASES_PER_CALL = 1000;
+/**
+ * The store-wide keys, passed to the scripts that use them after their own keys (a cluster refuses
+ * a script a key it does not declare), and named by {@link STORE_KEYS_LUA}.
+ */
+const STORE_KEYS = [RESERVATIONS, RESERVED, HELD, WAITING];
+const STORE_KEYS_LUA = `local RESERVATIONS, RESERVED, HELD, WAITING = unpack(KEYS, #KEYS - ${STORE_KEYS.length - 1})`;
 
 /**
  * Lua shared by the scripts that touch reservations: `release(id)` gives a job's bytes back to
@@ -74,22 +86,23 @@ const RELEASES_PER_CALL = 1000;
  * `unwait(account, n)` takes n answered or dropped chunks off the account's queue position.
  */
 const RESERVATION_LUA = `
+${STORE_KEYS_LUA}
 local function release(id)
-  local held = redis.call('HGET', '${RESERVED}', id)
+  local held = redis.call('HGET', RESERVED, id)
   if not held then return end
   local bytes, account = string.match(held, '^(%d+) (.*)$')
-  if redis.call('HINCRBY', '${HELD}', account, -tonumber(bytes)) <= 0 then redis.call('HDEL', '${HELD}', account) end
-  redis.call('HINCRBY', '${HELD}', '${TOTAL_FIELD}', -tonumber(bytes))
-  redis.call('HDEL', '${RESERVED}', id)
-  redis.call('ZREM', '${RESERVATIONS}', id)
+  if redis.call('HINCRBY', HELD, account, -tonumber(bytes)) <= 0 then redis.call('HDEL', HELD, account) end
+  redis.call('HINCRBY', HELD, '${TOTAL_FIELD}', -tonumber(bytes))
+  redis.call('HDEL', RESERVED, id)
+  redis.call('ZREM', RESERVATIONS, id)
 end
 local function lapse(now)
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', '${RESERVATIONS}', '-inf', now, 'LIMIT', 0, ${RELEASES_PER_CALL})) do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', RESERVATIONS, '-inf', now, 'LIMIT', 0, ${RELEASES_PER_CALL})) do
     release(id)
   end
 end
 local function unwait(account, n)
-  if n > 0 and redis.call('HINCRBY', '${WAITING}', account, -n) <= 0 then redis.call('HDEL', '${WAITING}', account) end
+  if n > 0 and redis.call('HINCRBY', WAITING, account, -n) <= 0 then redis.call('HDEL', WAITING, account) end
 end
 `;
 
@@ -102,54 +115,48 @@ const RESERVE = `${RESERVATION_LUA}
 local id, account, bytes, quota, budget = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now, expiresAt = tonumber(ARGV[6]), tonumber(ARGV[7])
 lapse(now)
-local mine = tonumber(string.match(redis.call('HGET', '${RESERVED}', id) or '0 ', '^(%d+)'))
+local mine = tonumber(string.match(redis.call('HGET', RESERVED, id) or '0 ', '^(%d+)'))
 if mine + bytes > quota then return {1} end
-if tonumber(redis.call('HGET', '${HELD}', account) or '0') + bytes > quota then
+if tonumber(redis.call('HGET', HELD, account) or '0') + bytes > quota then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
   return {2, tonumber(first or expiresAt)}
 end
-if budget > 0 and tonumber(redis.call('HGET', '${HELD}', '${TOTAL_FIELD}') or '0') + bytes > budget then return {3} end
-redis.call('HSET', '${RESERVED}', id, (mine + bytes) .. ' ' .. account)
-redis.call('HINCRBY', '${HELD}', account, bytes)
-redis.call('HINCRBY', '${HELD}', '${TOTAL_FIELD}', bytes)
-redis.call('ZADD', '${RESERVATIONS}', expiresAt, id)
+if budget > 0 and tonumber(redis.call('HGET', HELD, '${TOTAL_FIELD}') or '0') + bytes > budget then return {3} end
+redis.call('HSET', RESERVED, id, (mine + bytes) .. ' ' .. account)
+redis.call('HINCRBY', HELD, account, bytes)
+redis.call('HINCRBY', HELD, '${TOTAL_FIELD}', bytes)
+redis.call('ZADD', RESERVATIONS, expiresAt, id)
 redis.call('ZADD', KEYS[1], expiresAt, id)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PEXPIREAT', KEYS[1], expiresAt)
 return {0}`;
 
 /**
- * Creates a job's record, bound to its Idempotency-Key (KEYS[2], or none when ARGV[3] is empty)
- * in the same step: {'created', account's waiting chunks before this job}, {'exists', id} when the
- * key names a live job with the same body, {'reused'} when it names one with another body.
+ * Creates a job's record and binds its Idempotency-Key (KEYS[2], claimed by this submission; none
+ * when ARGV[3] is empty) to it and its body's digest in the same step. Returns the account's chunks
+ * waiting before this job's.
  */
 const CREATE = `
+${STORE_KEYS_LUA}
 local id, account, bodyHash, ttl, chunks = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-if bodyHash ~= '' then
-  local bound = redis.call('GET', KEYS[2])
-  if bound then
-    local boundId, boundHash = string.match(bound, '^(%S+) (%S+)$')
-    if redis.call('EXISTS', '${PREFIX}:' .. boundId) == 1 then
-      if boundHash ~= bodyHash then return {'reused'} end
-      return {'exists', boundId}
-    end
-  end
-  redis.call('SET', KEYS[2], id .. ' ' .. bodyHash, 'EX', ttl)
-end
+if bodyHash ~= '' then redis.call('SET', KEYS[2], id .. ' ' .. bodyHash, 'EX', ttl) end
 redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('EXPIRE', KEYS[1], ttl)
-local before = redis.call('HINCRBY', '${WAITING}', account, chunks) - chunks
-return {'created', before}`;
+return redis.call('HINCRBY', WAITING, account, chunks) - chunks`;
 
 /**
- * Undoes a submission that failed after its record was created: the record, its key binding (if
- * it still names this job), its reservation and its place in the queue.
+ * Undoes a submission that failed after its record was created: the record, its key binding (KEYS[3]
+ * when ARGV[3] is 1, if it still names this job), its reservation and its place in the queue.
  */
 const ROLL_BACK = `${RESERVATION_LUA}
-local id, account, chunks = ARGV[1], ARGV[2], tonumber(ARGV[3])
-if redis.call('DEL', KEYS[1]) == 1 then unwait(account, chunks) end
+local id, account, keyed = ARGV[1], ARGV[2], ARGV[3] == '1'
+local counts = redis.call('HMGET', KEYS[1], 'chunks', 'chunksDone')
+if counts[1] then
+  redis.call('DEL', KEYS[1])
+  unwait(account, tonumber(counts[1]) - tonumber(counts[2]))
+end
 redis.call('ZREM', KEYS[2], id)
-if KEYS[3] and string.match(redis.call('GET', KEYS[3]) or '', '^(%S+)') == id then redis.call('DEL', KEYS[3]) end
+if keyed and string.match(redis.call('GET', KEYS[3]) or '', '^(%S+)') == id then redis.call('DEL', KEYS[3]) end
 release(id)`;
 
 /** Records one chunk's results once, whatever retries run it (a stalled chunk is run again). */
@@ -167,7 +174,7 @@ end
 unwait(ARGV[9], 1)
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('ZADD', '${RESERVATIONS}', 'XX', ARGV[7], ARGV[8])
+redis.call('ZADD', RESERVATIONS, 'XX', ARGV[7], ARGV[8])
 redis.call('ZADD', KEYS[4], 'XX', ARGV[7], ARGV[8])
 return 1`;
 
@@ -209,13 +216,16 @@ export interface Submission {
   idempotencyKey?: string;
 }
 
-/** The outcome of {@link JobStore.create}. */
-export type Created =
-  { outcome: 'created'; waitingChunks: number } | { outcome: 'exists'; id: string } | { outcome: 'reused' };
+/** What an Idempotency-Key names: a job, and its body's digest once its submission has read it all. */
+export interface Binding {
+  id: string;
+  /** Undefined while the submission that claimed the key is still reading its body. */
+  bodyHash?: string;
+}
 
 export class JobStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly ttlSeconds: number,
   ) {}
 
@@ -270,11 +280,22 @@ export class JobStore {
     if (keys.length > 0) await this.redis.del(...keys);
   }
 
-  /** The job `idempotencyKey` names for this owner and the SHA-256 of the body it was sent with. */
-  async idempotentJob(owner: string, idempotencyKey: string): Promise<{ id: string; bodyHash: string } | undefined> {
+  /**
+   * Claims `idempotencyKey` for this submission (until its job is created or it rolls back):
+   * undefined when claimed, else what the key names already.
+   */
+  async claimIdempotencyKey({ id, owner, idempotencyKey }: Submission): Promise<Binding | undefined> {
+    const key = idempotencyKeyOf(owner, idempotencyKey!);
+    if ((await this.redis.set(key, `${id} ${PENDING}`, 'EX', this.ttlSeconds, 'NX')) === 'OK') return undefined;
+    return (await this.binding(owner, idempotencyKey!)) ?? { id: '' };
+  }
+
+  /** What `idempotencyKey` names for this owner, if anything. */
+  async binding(owner: string, idempotencyKey: string): Promise<Binding | undefined> {
     const bound = await this.redis.get(idempotencyKeyOf(owner, idempotencyKey));
-    const [id, bodyHash] = bound?.split(' ') ?? [];
-    return id && bodyHash ? { id, bodyHash } : undefined;
+    if (bound === null) return undefined;
+    const [id, bodyHash] = bound.split(' ');
+    return { id, bodyHash: bodyHash === PENDING ? undefined : bodyHash };
   }
 
   /**
@@ -282,10 +303,9 @@ export class JobStore {
    * are stored; undefined when reserved. A reservation lapses with the job's keys.
    */
   async reserve({ id, account }: Submission, bytes: number, quota: number, now: number): Promise<Refusal | undefined> {
-    const [code, retryAt] = (await this.redis.eval(
+    const [code, retryAt] = (await this.withStoreKeys(
       RESERVE,
-      1,
-      accountReservationsKey(account),
+      [accountReservationsKey(account)],
       id,
       account,
       bytes,
@@ -301,10 +321,10 @@ export class JobStore {
   }
 
   /**
-   * Creates the job's record, and binds its Idempotency-Key to it and to `bodyHash` in the same
-   * step, unless the key names a live job already (then nothing is created).
+   * Creates the job's record and binds its claimed Idempotency-Key to it and `bodyHash` in the
+   * same step; returns how many of the account's chunks wait before this job's.
    */
-  async create(submission: Submission, record: JobRecord, bodyHash: string): Promise<Created> {
+  async create(submission: Submission, record: JobRecord, bodyHash: string): Promise<number> {
     const { id, owner, account, cacheTenant, state, total, chunks, createdAt } = record;
     const fields = {
       owner,
@@ -320,32 +340,29 @@ export class JobStore {
       chunksQueued: 0,
     };
     const keyed = submission.idempotencyKey !== undefined;
-    const [outcome, value] = (await this.redis.eval(
+    return (await this.withStoreKeys(
       CREATE,
-      2,
-      metaKey(id),
-      keyed ? idempotencyKeyOf(owner, submission.idempotencyKey!) : metaKey(id),
+      [metaKey(id), keyed ? idempotencyKeyOf(owner, submission.idempotencyKey!) : metaKey(id)],
       id,
       account,
       keyed ? bodyHash : '',
       this.ttlSeconds,
       chunks,
       ...Object.entries(fields).flat(),
-    )) as [string, number | string];
-    if (outcome === 'created') return { outcome, waitingChunks: Number(value) };
-    if (outcome === 'exists') return { outcome, id: String(value) };
-    return { outcome: 'reused' };
+    )) as number;
   }
 
   /**
-   * Removes everything a failed submission stored: staged chunks, the record and its key binding
-   * (when this submission created them), its reservation and its place in the account's queue.
+   * Removes everything a failed submission stored: staged chunks, results, the record and its key
+   * binding (when this submission created them), its reservation and its place in the account's queue.
    */
-  async rollBack(submission: Submission, stagedChunks: number, recordChunks: number): Promise<void> {
+  async rollBack(submission: Submission, stagedChunks: number): Promise<void> {
     const { id, owner, account, idempotencyKey } = submission;
     const keys = [metaKey(id), accountReservationsKey(account)];
     if (idempotencyKey !== undefined) keys.push(idempotencyKeyOf(owner, idempotencyKey));
-    await this.redis.eval(ROLL_BACK, keys.length, ...keys, id, account, recordChunks);
+    await this.withStoreKeys(ROLL_BACK, keys, id, account, idempotencyKey === undefined ? 0 : 1);
+    // A worker may have answered a chunk already queued before the submission failed.
+    await this.redis.del(resultsKey(id));
     await this.dropStaged(id, stagedChunks);
   }
 
@@ -383,13 +400,9 @@ export class JobStore {
 
   /** Stores a chunk's result lines once; false when they were stored already or the job ended. */
   async recordChunk(job: JobRecord, chunk: number, lines: string, texts: number, cacheHits: number, now: number) {
-    const recorded = await this.redis.eval(
+    const recorded = await this.withStoreKeys(
       RECORD_CHUNK,
-      4,
-      metaKey(job.id),
-      resultsKey(job.id),
-      inputKey(job.id, chunk),
-      accountReservationsKey(job.account),
+      [metaKey(job.id), resultsKey(job.id), inputKey(job.id, chunk), accountReservationsKey(job.account)],
       chunk,
       lines,
       texts,
@@ -405,18 +418,20 @@ export class JobStore {
 
   /** Ends a job still queued or running as failed or cancelled (cancelled drops its results and reservation). */
   async end(job: JobRecord, state: 'failed' | 'cancelled', now: number, error = ''): Promise<boolean> {
-    const ended = await this.redis.eval(
+    const ended = await this.withStoreKeys(
       END,
-      3,
-      metaKey(job.id),
-      resultsKey(job.id),
-      accountReservationsKey(job.account),
+      [metaKey(job.id), resultsKey(job.id), accountReservationsKey(job.account)],
       state,
       now,
       error,
       job.id,
     );
     return ended === 1;
+  }
+
+  /** Runs a script on its own keys, then the store-wide ones it names with {@link STORE_KEYS_LUA}. */
+  private withStoreKeys(script: string, keys: string[], ...args: (string | number)[]): Promise<unknown> {
+    return this.redis.eval(script, keys.length + STORE_KEYS.length, ...keys, ...STORE_KEYS, ...args);
   }
 
   /** The result lines of the chunks done in a row from the first, one NDJSON block per chunk. */

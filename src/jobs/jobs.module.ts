@@ -1,8 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { reconnectDelayMs } from '../redis/redis-client.js';
 import { RedisClients } from '../redis/redis-clients.js';
+import { jobsRedisEndpoint, type RedisEndpoint } from '../redis/redis-endpoint.js';
+import { RedisOutageLog } from '../redis/redis-outage.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { HealthModule } from '../health/health.module.js';
 import { SETTINGS } from '../config/config.module.js';
@@ -10,7 +12,7 @@ import type { Settings } from '../config/settings.js';
 import { SentimentModule } from '../sentiment/sentiment.module.js';
 import { BulkWork, JobChunkProcessor } from './job-chunk.processor.js';
 import { JOB_METRIC_PROVIDERS, JobQueueStats } from './job-metrics.js';
-import { JOB_CHUNK_QUEUE, JOB_STORE, JOBS } from './job-queue.js';
+import { JOB_CHUNK_QUEUE, JOB_QUEUE_PREFIX, JOB_STORE, JOBS } from './job-queue.js';
 import { JobStore } from './job-store.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
@@ -41,10 +43,11 @@ export class JobsModule {
           // Reconnects as soon as the other clients do (BullMQ's own backoff grows to 20 s). BullMQ
           // needs no retry limit per command: a worker's blocking read waits out an outage.
           useFactory: (clients: RedisClients, current: Settings) => ({
-            connection: clients.ioredis('jobs-queue', current.jobs.redisUrl!, {
+            connection: clients.ioredis('jobs-queue', jobsRedisEndpoint(current)!, {
               maxRetriesPerRequest: null,
               retryStrategy: reconnectDelayMs,
             }),
+            prefix: JOB_QUEUE_PREFIX,
           }),
         }),
         BullModule.registerQueue({ name: JOB_CHUNK_QUEUE }),
@@ -55,7 +58,7 @@ export class JobsModule {
           provide: JOB_STORE,
           inject: [SETTINGS, RedisClients],
           useFactory: (current: Settings, clients: RedisClients) =>
-            jobStore(jobStoreClient(clients, current.jobs.redisUrl!), current),
+            jobStore(jobStoreClient(clients, jobsRedisEndpoint(current)!), current),
         },
         JobsService,
         { provide: JOBS, useExisting: JobsService },
@@ -69,7 +72,7 @@ export class JobsModule {
 }
 
 /** The store, reading the Redis's eviction policy and memory on every (re)connect: Redis may have been replaced. */
-function jobStore(client: Redis, settings: Settings): JobStore {
+function jobStore(client: Redis | Cluster, settings: Settings): JobStore {
   const logger = new Logger('Jobs');
   const store = new JobStore(client, settings.jobs.resultTtlSeconds);
   const required = settings.nodeEnv === 'production';
@@ -90,21 +93,16 @@ function jobStore(client: Redis, settings: Settings): JobStore {
 }
 
 /** The job store's connection: no offline queue, one try per command, reconnecting in the background. */
-function jobStoreClient(clients: RedisClients, url: string): Redis {
-  const logger = new Logger('Jobs');
-  const client = clients.ioredis('jobs-store', url, {
+function jobStoreClient(clients: RedisClients, endpoint: RedisEndpoint): Redis | Cluster {
+  const outage = new RedisOutageLog(new Logger('Jobs'), 'jobs-store', 'job routes answer 503 until it is back');
+  const client = clients.ioredis('jobs-store', endpoint, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     retryStrategy: reconnectDelayMs,
   });
-  let outageReported = false;
   // Without a listener ioredis reports every failed reconnect; one warning per outage (never the URL).
-  client.on('error', (error: Error) => {
-    if (outageReported) return;
-    outageReported = true;
-    logger.warn({ msg: 'job store (redis) unreachable; job routes answer 503 until it is back', error: error.message });
-  });
-  client.on('ready', () => (outageReported = false));
+  client.on('error', (error: Error) => outage.failed(error));
+  client.on('ready', () => outage.recovered());
   return client;
 }

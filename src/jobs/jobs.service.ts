@@ -10,6 +10,7 @@ import { UnavailableError } from '../common/unavailable-error.js';
 import { JOBS_UNAVAILABLE_DETAIL } from '../http/problem-details.js';
 import { ProblemError } from '../http/problem.js';
 import { RedisClients } from '../redis/redis-clients.js';
+import { settleWithin } from '../common/settle-within.js';
 import { readJobLines, refusedMidBody } from './job-lines.js';
 import {
   CHUNK_ATTEMPTS,
@@ -53,7 +54,9 @@ export function chunkPriority(waitingBefore: number, chunk: number): number {
   return Math.min(PRIORITY_LIMIT, waitingBefore + chunk + 1);
 }
 
-/** How long a submission with an Idempotency-Key waits for a concurrent one's job to be queued. */
+/** How long a failed submission tries to take its chunks off the queue (a chunk left runs for no job). */
+const ROLL_BACK_QUEUE_MS = 2000;
+/** How long a retry with an Idempotency-Key waits for the submission holding the key to queue its job. */
 const CONCURRENT_SUBMISSION_WAIT_MS = 10_000;
 const CONCURRENT_SUBMISSION_POLL_MS = 50;
 
@@ -105,12 +108,13 @@ export class JobsService implements OnApplicationShutdown {
     const limits = { maxTexts, maxBytes, maxTextChars: this.settings.maxTextChars };
     const digest = createHash('sha256');
     if (idempotencyKey !== undefined) {
-      const bound = await this.guarded(this.store.idempotentJob(owner, idempotencyKey));
-      const job = bound && (await this.settledJob(owner, bound.id));
-      if (bound && job) {
-        // A retry: the body is read (not stored) to tell it from a different submission.
+      const bound = await this.guarded(this.store.claimIdempotencyKey(submission));
+      if (bound) {
+        // Another submission with this key (earlier, or in flight now) holds it: the body is read,
+        // not stored, to tell a retry (same body: its job) from a different submission (422).
         for await (const group of readJobLines(body, limits, chunkTexts, digest)) void group;
-        if (digest.digest('hex') !== bound.bodyHash) throw idempotencyKeyReused();
+        const { job, bodyHash } = await this.settledBinding(owner, idempotencyKey);
+        if (bodyHash !== digest.digest('hex')) throw idempotencyKeyReused();
         return { job, created: false };
       }
     }
@@ -125,8 +129,8 @@ export class JobsService implements OnApplicationShutdown {
           this.store.reserve(submission, chunkBytes(texts, json), storedBytesPerKey, Date.now()),
         );
         if (refusal) throw quotaRefusal(refusal, storedBytesPerKey);
-        await this.guarded(this.store.stageChunk(id, staged, json));
-        staged++;
+        // Counted before the write: a write that lands but whose answer is lost is rolled back too.
+        await this.guarded(this.store.stageChunk(id, staged++, json));
         total += group.length;
       }
       const job: JobRecord = {
@@ -142,30 +146,18 @@ export class JobsService implements OnApplicationShutdown {
         createdAt: Date.now(),
         chunksQueued: false,
       };
-      const bodyHash = digest.digest('hex');
-      for (;;) {
-        const created = await this.guarded(this.store.create(submission, job, bodyHash));
-        if (created.outcome === 'reused') throw idempotencyKeyReused();
-        if (created.outcome === 'exists') {
-          // A concurrent submission with the same key and body won: its job is the answer, once
-          // queued; if it failed (and removed its record), this one creates the job after all.
-          const winner = await this.settledJob(owner, created.id);
-          if (!winner) continue;
-          await this.store.rollBack(submission, staged, 0);
-          return { job: winner, created: false };
-        }
-        queuedChunks = job.chunks;
-        await this.guarded(this.enqueue(job, created.waitingChunks));
-        await this.guarded(this.store.markQueued(id));
-        job.chunksQueued = true;
-        break;
-      }
+      const waitingBefore = await this.guarded(this.store.create(submission, job, digest.digest('hex')));
+      queuedChunks = job.chunks;
+      await this.guarded(this.enqueue(job, waitingBefore));
+      await this.guarded(this.store.markQueued(id));
+      job.chunksQueued = true;
       this.transitions.submitted++;
       this.logger.log({ msg: 'job submitted', job: id, texts: total, chunks: staged });
       return { job, created: true };
     } catch (error) {
-      await this.removeChunks(id, queuedChunks);
-      await this.store.rollBack(submission, staged, queuedChunks).catch((rollBackError: Error) =>
+      // Bounded: the queue's connection waits out a Redis outage, and the caller must get its answer.
+      await settleWithin(this.removeChunks(id, queuedChunks), ROLL_BACK_QUEUE_MS);
+      await this.store.rollBack(submission, staged).catch((rollBackError: Error) =>
         // What stays behind expires with the job's keys (JOB_RESULT_TTL_SECONDS).
         this.logger.warn({ msg: 'failed submission not removed', job: id, error: rollBackError.message }),
       );
@@ -198,16 +190,22 @@ export class JobsService implements OnApplicationShutdown {
   }
 
   /**
-   * The owner's job once its chunks are queued; undefined when it is gone (expired, or its
-   * submission failed and was rolled back) or belongs to another owner.
+   * The job an Idempotency-Key names and its body's digest, once the submission that claimed the
+   * key has queued the job's chunks. A 503 (retry) when that submission failed, or takes longer
+   * than {@link CONCURRENT_SUBMISSION_WAIT_MS} to finish: the retry then finds its job, or the key
+   * free.
    */
-  private async settledJob(owner: string, id: string): Promise<JobRecord | undefined> {
+  private async settledBinding(owner: string, idempotencyKey: string): Promise<{ job: JobRecord; bodyHash: string }> {
     const deadline = Date.now() + CONCURRENT_SUBMISSION_WAIT_MS;
     for (;;) {
-      const job = await this.guarded(this.store.get(id));
-      if (!job || job.owner !== owner) return undefined;
-      if (job.chunksQueued) return job;
-      if (Date.now() > deadline) throw new UnavailableError(JOBS_UNAVAILABLE_DETAIL, 5, 'jobs-unavailable');
+      const bound = await this.guarded(this.store.binding(owner, idempotencyKey));
+      if (!bound) throw concurrentSubmissionFailed();
+      if (bound.bodyHash !== undefined) {
+        const job = await this.guarded(this.store.get(bound.id));
+        if (!job || job.owner !== owner) throw concurrentSubmissionFailed();
+        if (job.chunksQueued) return { job, bodyHash: bound.bodyHash };
+      }
+      if (Date.now() > deadline) throw concurrentSubmissionFailed();
       await delay(CONCURRENT_SUBMISSION_POLL_MS);
     }
   }
@@ -262,6 +260,16 @@ export function jobNotFound(): ProblemError {
     'job-not-found',
     'Not Found',
     'No job with this id belongs to this caller (its API key, or without API keys its Job-Token).',
+  );
+}
+
+/** Another submission with the same Idempotency-Key failed or is still running: a retry sorts it out. */
+function concurrentSubmissionFailed(): UnavailableError {
+  return new UnavailableError(
+    'Another submission with this Idempotency-Key has not finished (or failed); retry after `Retry-After` seconds. ' +
+      'Nothing was created.',
+    1,
+    'jobs-unavailable',
   );
 }
 

@@ -1,5 +1,7 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import type { RedisClusterType } from 'redis';
+import type { CacheClient } from '../redis/redis-client.js';
 import type { RedisConnection } from '../redis/redis-connection.js';
 
 type ThrottlerRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -41,11 +43,14 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     throttlerName: string,
   ): Promise<ThrottlerRecord> {
     try {
+      // One slot on a cluster: RequestLimiter's keys hold a hash tag, which both keys keep.
+      const keys = [`${key}:hits`, `${key}:blocked`];
+      const args = [String(ttl), String(limit), String(blockDuration)];
       const [hits, window, blocked] = (await this.redis.execute((client) =>
-        client.eval(INCREMENT_SCRIPT, {
-          keys: [`${key}:hits`, `${key}:blocked`],
-          arguments: [String(ttl), String(limit), String(blockDuration)],
-        }),
+        isCluster(client)
+          ? // node-redis 4 sends a cluster's EVAL to any node, not its keys' (redis/node-redis#2811).
+            client.sendCommand(keys[0], false, ['EVAL', INCREMENT_SCRIPT, String(keys.length), ...keys, ...args])
+          : client.eval(INCREMENT_SCRIPT, { keys, arguments: args }),
       )) as [number, number, number];
       return {
         totalHits: hits,
@@ -63,4 +68,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   onApplicationShutdown(): void {
     this.local.onApplicationShutdown();
   }
+}
+
+function isCluster(client: CacheClient): client is RedisClusterType {
+  return 'masters' in client;
 }

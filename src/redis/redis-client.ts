@@ -1,5 +1,12 @@
 import type { Logger } from '@nestjs/common';
-import { createClient, type RedisClientType } from 'redis';
+import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis';
+import {
+  nodeRedisClusterOptions,
+  nodeRedisOptions,
+  type NodeRedisClientOptions,
+  type RedisEndpoint,
+} from './redis-endpoint.js';
+import { RedisOutageLog } from './redis-outage.js';
 
 /** The shared connection's name in Redis (`CLIENT LIST`). */
 export const SHARED_CONNECTION_NAME = 'sentiment-api';
@@ -11,35 +18,88 @@ export function reconnectDelayMs(retries: number): number {
   return Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** Math.min(retries, 10));
 }
 
+/** The cache's and limiter's client: one Redis, or a Redis Cluster (`REDIS_CLUSTER=true`). */
+export type CacheClient = RedisClientType | RedisClusterType;
+
+export interface CacheRedis {
+  readonly client: CacheClient;
+  /** Stops connecting in the background (a Cluster's first connection); the client is closed by its owner. */
+  readonly stop: () => void;
+}
+
+const CLIENT_OPTIONS: NodeRedisClientOptions = {
+  // Named, so `CLIENT LIST` tells it from BullMQ's and the job store's connections.
+  name: SHARED_CONNECTION_NAME,
+  disableOfflineQueue: true,
+  socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelayMs },
+};
+
+const MEANWHILE = 'predictions served from the model, rate limits counted per replica until it is back';
+
 /**
  * A node-redis client for callers that must never wait on or crash because of Redis: it connects
  * in the background, reconnects by itself, fails calls at once while disconnected (no offline
- * queue), and logs one warning per outage. The URL is never logged: it may hold a password.
+ * queue), and logs one warning per outage. The endpoint is never logged: it holds a password.
  */
-export function createRedisClient(url: string, logger: Logger): RedisClientType {
-  const client = createClient({
-    url,
-    // Named, so `CLIENT LIST` tells it from BullMQ's and the job store's connections.
-    name: SHARED_CONNECTION_NAME,
-    disableOfflineQueue: true,
-    socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelayMs },
-  }) as RedisClientType;
-  let outageReported = false;
-  // Without an 'error' listener every dropped connection would crash the process; reconnect
-  // attempts fail every few seconds, so only the first of an outage is logged.
-  client.on('error', (error: Error) => {
-    if (outageReported) return;
-    outageReported = true;
-    logger.warn({
-      msg: 'redis unreachable; predictions served from the model, rate limits counted per replica until it is back',
-      error: error.message,
-    });
-  });
-  client.on('ready', () => {
-    outageReported = false;
-    logger.log({ msg: 'redis connected' });
-  });
+export function createRedisClient(endpoint: RedisEndpoint, logger: Logger): CacheRedis {
+  const outage = new RedisOutageLog(logger, 'cache', MEANWHILE);
+  if (endpoint.cluster) return connectCluster(endpoint, outage);
+  const client = createClient(nodeRedisOptions(endpoint, CLIENT_OPTIONS)) as RedisClientType;
+  // Without an 'error' listener every dropped connection would crash the process.
+  client.on('error', (error: Error) => outage.failed(error));
+  client.on('ready', () => outage.recovered());
   // Not awaited: the app starts and serves without Redis while the reconnect strategy keeps trying.
   client.connect().catch(() => undefined);
-  return client;
+  return { client, stop: () => undefined };
+}
+
+/** A Cluster is usable while it knows its slots and one of its masters answers (calls to the others fail fast). */
+export function isClusterReady(cluster: Pick<RedisClusterType, 'isOpen' | 'masters'>): boolean {
+  return cluster.isOpen && cluster.masters.some(({ client }) => isNodeReady(client));
+}
+
+function isNodeReady(client: RedisClusterType['masters'][number]['client']): boolean {
+  return client !== undefined && 'isReady' in client && client.isReady;
+}
+
+/**
+ * node-redis reconnects a Cluster's node connections by itself, but neither retries a first
+ * connection that found no seed node nor tells when a node is back: both are done here, on timers
+ * that hold no process open. An outage ends when every master answers again.
+ */
+function connectCluster(endpoint: RedisEndpoint, outage: RedisOutageLog): CacheRedis {
+  const client = createCluster(nodeRedisClusterOptions(endpoint, CLIENT_OPTIONS)) as RedisClusterType;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const later = (run: () => void, attempt: number) => {
+    if (!stopped) timer = setTimeout(run, reconnectDelayMs(attempt)).unref();
+  };
+  const watch = (attempt: number) =>
+    later(() => {
+      if (!outage.inOutage) return;
+      const { isOpen, masters } = client;
+      if (isOpen && masters.length > 0 && masters.every(({ client: node }) => isNodeReady(node))) outage.recovered();
+      else watch(attempt + 1);
+    }, attempt);
+  client.on('error', (error: Error) => {
+    const first = !outage.inOutage;
+    outage.failed(error);
+    if (first) watch(0);
+  });
+  const connect = (attempt: number) =>
+    client.connect().then(
+      () => outage.recovered(),
+      (error: Error) => {
+        outage.failed(error);
+        later(() => void connect(attempt + 1), attempt);
+      },
+    );
+  void connect(0);
+  return {
+    client,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

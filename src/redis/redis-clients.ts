@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisClientType } from 'redis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { settleWithin } from '../common/settle-within.js';
+import type { CacheRedis } from './redis-client.js';
+import { ioredisClusterOptions, ioredisOptions, type RedisEndpoint } from './redis-endpoint.js';
 
 /** How long one client may take to close politely at shutdown before it is dropped. */
 export const CLOSE_DEADLINE_MS = 1000;
@@ -12,11 +13,10 @@ export const CLOSE_DEADLINE_MS = 1000;
  */
 class TrackedRedis extends Redis {
   constructor(
-    url: string,
     options: RedisOptions,
-    private readonly track: (client: Redis) => void,
+    private readonly track: (client: Redis | Cluster) => void,
   ) {
-    super(url, options);
+    super(options);
   }
 
   override duplicate(override?: Partial<RedisOptions>): Redis {
@@ -24,6 +24,29 @@ class TrackedRedis extends Redis {
     this.track(copy);
     return copy;
   }
+}
+
+/** The same for a Redis Cluster, whose duplicate is another Cluster with connections to every node. */
+class TrackedCluster extends Cluster {
+  constructor(
+    nodes: ClusterNode[],
+    options: ClusterOptions,
+    private readonly track: (client: Redis | Cluster) => void,
+  ) {
+    super(nodes, options);
+  }
+
+  override duplicate(overrideStartupNodes?: ClusterNode[], overrideOptions?: ClusterOptions): Cluster {
+    const copy = super.duplicate(overrideStartupNodes, overrideOptions);
+    this.track(copy);
+    return copy;
+  }
+}
+
+/** Ends a connection at once: disconnect() only ends our half, and a frozen peer never closes its own. */
+function dropConnection(client: Redis | Cluster): void {
+  client.disconnect();
+  for (const node of client instanceof Cluster ? client.nodes() : [client]) node.stream?.destroy();
 }
 
 /**
@@ -39,23 +62,28 @@ export class RedisClients {
   private readonly logger = new Logger('Redis');
   private readonly drops = new Map<string, Array<() => void>>();
 
-  /** An ioredis client for `role`; its duplicates belong to the same role. */
-  ioredis(role: string, url: string, options: RedisOptions): Redis {
-    const track = (client: Redis): void =>
-      this.add(role, () => {
-        client.disconnect();
-        // disconnect() only ends our half: a frozen peer never closes its own, and the socket and
-        // the commands waiting on it would stay.
-        client.stream?.destroy();
-      });
-    const client = new TrackedRedis(url, { connectionName: `sentiment-api:${role}`, ...options }, track);
+  /**
+   * An ioredis client for `role` on `endpoint`, a `Cluster` when the endpoint is one; its duplicates
+   * belong to the same role.
+   */
+  ioredis(role: string, endpoint: RedisEndpoint, options: RedisOptions): Redis | Cluster {
+    const track = (client: Redis | Cluster): void => this.add(role, () => dropConnection(client));
+    const named = { connectionName: `sentiment-api:${role}`, ...options };
+    let client: Redis | Cluster;
+    if (endpoint.cluster) {
+      const cluster = ioredisClusterOptions(endpoint, named);
+      client = new TrackedCluster(cluster.nodes, cluster.options, track);
+    } else {
+      client = new TrackedRedis(ioredisOptions(endpoint, named), track);
+    }
     track(client);
     return client;
   }
 
-  /** Records a node-redis client for `role` (its disconnect() destroys the socket). */
-  nodeRedis(role: string, client: RedisClientType): RedisClientType {
+  /** Records the node-redis client for `role` (its disconnect() destroys the sockets). */
+  nodeRedis(role: string, { client, stop }: CacheRedis): CacheRedis['client'] {
     this.add(role, () => {
+      stop();
       if (client.isOpen) client.disconnect().catch(() => undefined);
     });
     return client;

@@ -12,7 +12,7 @@ import {
   type CircuitBreakerPolicy,
   type IPolicy,
 } from 'cockatiel';
-import type { RedisClientType } from 'redis';
+import { isClusterReady, type CacheClient } from './redis-client.js';
 
 export type BreakerState = 'closed' | 'half-open' | 'open';
 export const BREAKER_STATES: readonly BreakerState[] = ['closed', 'half-open', 'open'];
@@ -42,8 +42,14 @@ export const BREAKER_DEFAULTS = {
   halfOpenAfterMs: 1000,
 } as const;
 
-/** What the connection itself needs of a node-redis client (the commands are the callers'). */
-export type ConnectionClient = Pick<RedisClientType, 'isReady' | 'isOpen' | 'disconnect'>;
+/**
+ * What the connection itself needs of a node-redis client or Cluster (the commands are the
+ * callers'): a client says whether it is ready, a Cluster is asked through its masters.
+ */
+export type ConnectionClient = Pick<CacheClient, 'isOpen' | 'disconnect'> & {
+  readonly isReady?: boolean;
+  readonly masters?: Parameters<typeof isClusterReady>[0]['masters'];
+};
 
 /** A call that was not attempted: Redis is disconnected, or the breaker holds calls off. */
 export class RedisUnavailableError extends Error {
@@ -64,7 +70,7 @@ const STATE_NAMES: Partial<Record<CircuitState, BreakerState>> = {
  * with cockatiel's policies around every call: a timeout, inside a failure-rate circuit breaker. Callers never wait on a hung Redis for longer than the timeout, and once it keeps
  * failing they skip it (RedisUnavailableError) until a trial call finds it answering again.
  */
-export class RedisConnection<Client extends ConnectionClient = RedisClientType> {
+export class RedisConnection<Client extends ConnectionClient = CacheClient> {
   private readonly logger = new Logger('Redis');
   private readonly breaker: CircuitBreakerPolicy;
   private readonly policy: IPolicy;
@@ -98,7 +104,7 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
 
   /** Connected and the breaker closed: calls go to Redis as usual. */
   isUp(): boolean {
-    return this.client.isReady && this.breakerState === 'closed';
+    return this.isReady() && this.breakerState === 'closed';
   }
 
   /**
@@ -107,7 +113,7 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
    */
   async execute<T>(command: (client: Client) => Promise<T>): Promise<T> {
     // Disconnected: node-redis fails at once anyway; not counted, the breaker is about slow answers.
-    if (!this.client.isReady) throw new RedisUnavailableError('not connected');
+    if (!this.isReady()) throw new RedisUnavailableError('not connected');
     // cockatiel queues calls behind the half-open trial; here they skip Redis, so only the trial waits.
     if (this.breaker.state === CircuitState.HalfOpen) throw new RedisUnavailableError('trial call in progress');
     try {
@@ -123,6 +129,11 @@ export class RedisConnection<Client extends ConnectionClient = RedisClientType> 
   async close(): Promise<void> {
     // disconnect, not quit: a hung Redis would never answer QUIT, and nothing here needs flushing.
     if (this.client.isOpen) await this.client.disconnect();
+  }
+
+  private isReady(): boolean {
+    const { isOpen, isReady, masters } = this.client;
+    return masters ? isClusterReady({ isOpen, masters }) : isReady === true;
   }
 
   private changed(state: BreakerState): void {

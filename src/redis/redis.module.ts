@@ -4,6 +4,7 @@ import type { Settings } from '../config/settings.js';
 import { createRedisClient } from './redis-client.js';
 import { RedisClients } from './redis-clients.js';
 import { BREAKER_DEFAULTS, RedisConnection } from './redis-connection.js';
+import { cacheRedisEndpoint } from './redis-endpoint.js';
 
 /** The shared {@link RedisConnection}, or null without `REDIS_URL` (callers then keep state in memory). */
 export const REDIS = Symbol('REDIS');
@@ -19,13 +20,12 @@ export const REDIS = Symbol('REDIS');
     {
       provide: REDIS,
       inject: [SETTINGS, RedisClients],
-      useFactory: (settings: Settings, clients: RedisClients): RedisConnection | null =>
-        settings.redisUrl
-          ? new RedisConnection(clients.nodeRedis('cache', createRedisClient(settings.redisUrl, new Logger('Redis'))), {
-              timeoutMs: settings.cacheTimeoutMs,
-              ...BREAKER_DEFAULTS,
-            })
-          : null,
+      useFactory: (settings: Settings, clients: RedisClients): RedisConnection | null => {
+        const endpoint = cacheRedisEndpoint(settings);
+        if (!endpoint) return null;
+        const client = clients.nodeRedis('cache', createRedisClient(endpoint, new Logger('Redis')));
+        return new RedisConnection(client, { timeoutMs: settings.cacheTimeoutMs, ...BREAKER_DEFAULTS });
+      },
     },
   ],
   exports: [REDIS, RedisClients],

@@ -87,10 +87,10 @@ describe('bulk jobs in a durable Redis of their own', () => {
     };
     const inCache = await keysOf(cacheRedis);
     const inJobs = await keysOf(jobsRedis);
-    expect(inCache.filter((key) => key.startsWith('sentiment:jobs') || key.startsWith('bull:'))).toEqual([]);
+    expect(inCache.filter((key) => key.startsWith('{sentiment:jobs}') || key.startsWith('{bull}:'))).toEqual([]);
     expect(inCache.some((key) => CACHE_KEY.test(key))).toBe(true);
-    expect(inJobs.some((key) => key.startsWith('bull:'))).toBe(true);
-    expect(inJobs.some((key) => key.startsWith('sentiment:jobs'))).toBe(true);
+    expect(inJobs.some((key) => key.startsWith('{bull}:'))).toBe(true);
+    expect(inJobs.some((key) => key.startsWith('{sentiment:jobs}'))).toBe(true);
     expect(inJobs.filter((key) => CACHE_KEY.test(key))).toEqual([]);
   });
 });

@@ -125,10 +125,10 @@ describe('the jobs Redis ACL of docs/DEPLOY.md, with the app running jobs throug
         ['SET', 'other-app:key', 'x'],
       ])
         await expect(api.sendCommand(command)).rejects.toThrow(/NOPERM/);
-      expect(await api.sendCommand(['GET', 'sentiment:jobs:no-such-job'])).toBeNull();
+      expect(await api.sendCommand(['GET', '{sentiment:jobs}:no-such-job'])).toBeNull();
 
       expect(await anonymous.ping()).toBe('PONG');
-      for (const command of [['GET', 'bull:sentiment-job-chunks:meta'], ['INFO'], ['KEYS', '*']])
+      for (const command of [['GET', '{bull}:sentiment-job-chunks:meta'], ['INFO'], ['KEYS', '*']])
         await expect(anonymous.sendCommand(command)).rejects.toThrow(/NOPERM/);
       // The log that stayed empty while the service worked records refusals.
       expect((await inspector.sendCommand<unknown[]>(['ACL', 'LOG'])).length).toBeGreaterThan(0);

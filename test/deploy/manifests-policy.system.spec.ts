@@ -5,6 +5,7 @@ import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
@@ -16,9 +17,12 @@ import { DEPLOY_GUIDE, deployGuideAcl, deployGuideSecretCommand, deployGuideUrl 
 import { imageDeclarations } from './support/dockerfile.js';
 import {
   containerEnvironment,
+  IN_CLUSTER_REDIS_OVERLAYS,
+  MANAGED_REDIS_OVERLAYS,
   named,
   ofKind,
   OVERLAYS,
+  type Overlay,
   podContainers,
   render,
   selects,
@@ -65,8 +69,11 @@ function secretMounts(deployment: Workload, container: IContainer): { path: stri
   });
 }
 
-/** Redis URLs the API takes from the operator's Secrets. */
+/** Redis URLs: from the operator's Secrets (in-cluster Redis), or the managed instances' in the ConfigMap. */
 const REDIS_URL_VARIABLES = ['REDIS_URL', 'JOBS_REDIS_URL'];
+
+/** Settings naming a file that holds a secret: a cache key secret, API keys, a Redis password, a TLS key. */
+const SECRET_FILE_VARIABLE = /(SECRET|PASSWORD|KEYS?)_FILE$/;
 
 /**
  * The environment the pod would see: files in mounted Secrets hold a stand-in secret, and a
@@ -109,31 +116,40 @@ function probes(container: IContainer): IProbe[] {
   );
 }
 
-describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overlay) => {
+/** What the policies look at in an overlay's render: its workloads, and the API's pod, environment and settings. */
+function overlayParts(overlay: Overlay) {
   const objects = render(`overlays/${overlay}`);
   const deployments = ofKind<IDeployment>(objects, 'Deployment');
   const statefulSets = ofKind<IStatefulSet>(objects, 'StatefulSet');
   const workloads: Workload[] = [...deployments, ...statefulSets];
-  const cacheRedis = named<IDeployment>(objects, 'Deployment', 'sentiment-redis');
-  const jobsRedis = named<IStatefulSet>(objects, 'StatefulSet', 'sentiment-jobs-redis');
-  const jobsRedisContainer = containers(jobsRedis).find((container) => container.name === 'redis')!;
-  const jobsRedisArgs = jobsRedisContainer.args ?? [];
   const api = named<IDeployment>(objects, 'Deployment', 'sentiment-api');
   const apiPod = api.spec!.template.spec!;
   const apiContainer = apiPod.containers.find((container) => container.name === 'api')!;
-  const apiLabels = api.spec!.template.metadata!.labels;
   const apiEnvironment = containerEnvironment(objects, apiContainer, IMAGE.env);
-  // Loaded in each test, so a value the config module rejects fails the tests that use it, not the suite.
   const apiMounts = secretMounts(api, apiContainer);
+  // Loaded in each test, so a value the config module rejects fails the tests that use it, not the suite.
   const apiSettings = () => loadSettings(withSecretStandIns(overlay, apiEnvironment, apiMounts));
+  return {
+    objects,
+    deployments,
+    statefulSets,
+    workloads,
+    api,
+    apiPod,
+    apiContainer,
+    apiEnvironment,
+    apiMounts,
+    apiSettings,
+  };
+}
 
-  it('has the API, Redis and the objects around them', () => {
-    expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual([
-      'sentiment-api',
-      'sentiment-redis',
-    ]);
-    expect(statefulSets.map((statefulSet) => statefulSet.metadata.name)).toEqual(['sentiment-jobs-redis']);
-    expect(jobsRedisContainer).toBeDefined();
+describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overlay) => {
+  const { objects, deployments, workloads, api, apiPod, apiContainer, apiEnvironment, apiMounts, apiSettings } =
+    overlayParts(overlay);
+  const apiLabels = api.spec!.template.metadata!.labels;
+
+  it('has the API and the objects around it', () => {
+    expect(deployments.map((deployment) => deployment.metadata.name)).toContain('sentiment-api');
     expect(apiContainer).toBeDefined();
     for (const kind of ['Service', 'ConfigMap', 'PodDisruptionBudget', 'NetworkPolicy', 'Namespace']) {
       expect(ofKind(objects, kind).length).toBeGreaterThan(0);
@@ -182,31 +198,6 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
       expect(containerPort(apiContainer, probe.httpGet?.port)).toBe(apiSettings().port);
     }
     expect(IMAGE.exposedPorts).toContain(apiSettings().port);
-  });
-
-  it('checks Redis by its own protocol and port', () => {
-    const redis = containers(named<IDeployment>(objects, 'Deployment', 'sentiment-redis'))[0];
-    for (const probe of probes(redis)) {
-      const byCommand = probe.exec?.command?.join(' ') === 'redis-cli ping';
-      const byPort = containerPort(redis, probe.tcpSocket?.port) === 6379;
-      expect({ probe, ok: byCommand || byPort }).toEqual({ probe, ok: true });
-    }
-  });
-
-  it('checks the jobs Redis by its own protocol and port, and keeps it unready while it replays its AOF', () => {
-    for (const probe of probes(jobsRedisContainer)) {
-      // `-e`: redis-cli exits 1 on an error reply, such as LOADING while the AOF is replayed.
-      const byCommand = probe.exec?.command?.join(' ') === 'redis-cli -e ping';
-      const byPort = containerPort(jobsRedisContainer, probe.tcpSocket?.port) === 6379;
-      expect({ probe, ok: byCommand || byPort }).toEqual({ probe, ok: true });
-    }
-    const { startupProbe, readinessProbe } = jobsRedisContainer;
-    expect([startupProbe, readinessProbe].map((probe) => probe?.exec?.command?.join(' '))).toEqual([
-      'redis-cli -e ping',
-      'redis-cli -e ping',
-    ]);
-    // Minutes for the replay before liveness may restart it (and start the replay over).
-    expect((startupProbe?.periodSeconds ?? 10) * (startupProbe?.failureThreshold ?? 3)).toBeGreaterThanOrEqual(120);
   });
 
   it('runs every container as non-root, read-only, without privilege escalation or capabilities', () => {
@@ -263,10 +254,20 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
   });
 
   it('reads secrets from files in mounted Secrets, never from values in the manifests', () => {
-    for (const name of ['API_KEYS', 'CACHE_KEY_SECRET', 'METRICS_API_KEY', 'REDIS_URL', 'JOBS_REDIS_URL'])
+    for (const name of ['API_KEYS', 'CACHE_KEY_SECRET', 'METRICS_API_KEY', 'REDIS_PASSWORD', 'JOBS_REDIS_PASSWORD'])
       expect(apiEnvironment.values[name]).toBeUndefined();
-    const secretFile = apiEnvironment.values.CACHE_KEY_SECRET_FILE;
-    expect(apiMounts.some((mount) => secretFile?.startsWith(`${mount.path}/`))).toBe(true);
+    // A Redis URL written in the manifests (managed Redis) names the host only; a password in it would be in git.
+    for (const name of REDIS_URL_VARIABLES) {
+      const url = apiEnvironment.values[name];
+      if (url !== undefined) expect({ name, password: new URL(url).password }).toEqual({ name, password: '' });
+    }
+    const secretFiles = Object.entries(apiEnvironment.values).filter(([name]) => SECRET_FILE_VARIABLE.test(name));
+    expect(secretFiles.map(([name]) => name)).toContain('CACHE_KEY_SECRET_FILE');
+    for (const [name, file] of secretFiles)
+      expect({ name, inSecret: apiMounts.some((mount) => file.startsWith(`${mount.path}/`)) }).toEqual({
+        name,
+        inSecret: true,
+      });
     expect(apiSettings().cacheKeySecret).toBe(STAND_IN_SECRET);
   });
 
@@ -277,112 +278,6 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
         const name = volume.secret?.secretName;
         if (name && !rendered.includes(name)) expect(DEPLOY_GUIDE).toContain(`kubectl create secret generic ${name}`);
       }
-  });
-
-  it('runs Redis with an ACL file from a Secret and a patched 7.4 image pinned by digest', () => {
-    const redis = named<Workload>(objects, 'Deployment', 'sentiment-redis');
-    const [container] = containers(redis);
-    const [, patch] = /:7\.4\.(\d+)@sha256:[0-9a-f]{64}$/.exec(container.image ?? '') ?? [];
-    expect(Number(patch)).toBeGreaterThanOrEqual(6);
-    const args = container.args ?? [];
-    const aclFile = args[args.indexOf('--aclfile') + 1];
-    expect(secretMounts(redis, container).some((mount) => aclFile?.startsWith(`${mount.path}/`))).toBe(true);
-    // The ACL of docs/DEPLOY.md: no anonymous access beyond PING, the API's own user with a password.
-    expect(DEPLOY_GUIDE).toMatch(/user default on nopass -@all \+ping/);
-    expect(DEPLOY_GUIDE).toMatch(/user sentiment-api on >/);
-  });
-
-  it('runs the jobs Redis with an ACL file from a Secret of its own and the cache Redis’s pinned image', () => {
-    const [cacheContainer] = containers(cacheRedis);
-    expect(jobsRedisContainer.image).toBe(cacheContainer.image);
-    const aclFile = redisArg(jobsRedisArgs, '--aclfile');
-    const aclSecret = secretMounts(jobsRedis, jobsRedisContainer).find((mount) =>
-      aclFile?.startsWith(`${mount.path}/`),
-    )?.secretName;
-    expect(aclSecret).toBe('sentiment-jobs-redis-acl');
-    expect(secretMounts(cacheRedis, cacheContainer).map((mount) => mount.secretName)).not.toContain(aclSecret);
-    // The ACL of docs/DEPLOY.md: no anonymous access beyond PING (the probes); the API's user may
-    // touch only the job store's and BullMQ's keys, with no admin or dangerous command but INFO.
-    const acl = deployGuideAcl(aclSecret!, 'PASSWORD_VARIABLE');
-    expect(acl).toContain('user default on nopass -@all +ping');
-    const apiUser = acl.filter((line) => !line.startsWith('user default ')).map((line) => line.split(' '));
-    expect(apiUser).toHaveLength(1);
-    expect(apiUser[0].slice(0, 3)).toEqual(['user', 'sentiment-api', 'on']);
-    // A password from a shell variable (openssl rand), never one written in the guide.
-    expect(apiUser[0][3]).toBe('>PASSWORD_VARIABLE');
-    expect(apiUser[0].slice(4)).toEqual(['~sentiment:jobs:*', '~bull:*', '+@all', '-@admin', '-@dangerous', '+info']);
-  });
-
-  it('keeps jobs in a StatefulSet of one, its volume claim mounted where Redis writes (--dir)', () => {
-    expect(jobsRedis.spec?.replicas).toBe(1);
-    const dir = redisArg(jobsRedisArgs, '--dir');
-    expect(dir).toMatch(/^\//);
-    const mount = jobsRedisContainer.volumeMounts?.find((candidate) => candidate.mountPath === dir);
-    expect(mount?.readOnly).not.toBe(true);
-    const claim = jobsRedis.spec?.volumeClaimTemplates?.find((template) => template.metadata?.name === mount?.name);
-    expect(claim?.spec?.accessModes).toEqual(['ReadWriteOnce']);
-    // A pod volume of the same name would be mounted instead of the claim.
-    expect((jobsRedis.spec!.template.spec!.volumes ?? []).map((volume) => volume.name)).not.toContain(mount?.name);
-    // Room for the AOF's base file, its increment and a rewrite's new base at once.
-    const maxmemory = redisMemoryBytes(redisArg(jobsRedisArgs, '--maxmemory') ?? '');
-    expect(quantityBytes(claim?.spec?.resources?.requests?.storage)).toBeGreaterThanOrEqual(3 * maxmemory);
-    // Deleting or scaling the StatefulSet keeps the jobs.
-    expect(jobsRedis.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? 'Retain').toBe('Retain');
-    expect(jobsRedis.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled ?? 'Retain').toBe('Retain');
-    // Its governing Service is the one that selects its pods.
-    const service = named<IService>(objects, 'Service', jobsRedis.spec!.serviceName!);
-    expect(selects(service.spec?.selector, jobsRedis.spec!.template.metadata!.labels)).toBe(true);
-  });
-
-  it('runs the jobs Redis durable: AOF fsynced every second, noeviction, maxmemory well below its memory limit', () => {
-    expect(redisArg(jobsRedisArgs, '--appendonly')).toBe('yes');
-    expect(redisArg(jobsRedisArgs, '--appendfsync')).toBe('everysec');
-    expect(redisArg(jobsRedisArgs, '--maxmemory-policy')).toBe('noeviction');
-    const maxmemory = redisMemoryBytes(redisArg(jobsRedisArgs, '--maxmemory') ?? '');
-    const { requests, limits } = jobsRedisContainer.resources ?? {};
-    // 0 would be no limit at all: Redis would grow until the kernel kills it.
-    expect(maxmemory).toBeGreaterThan(0);
-    // A quarter of the limit at least for the fork of an AOF rewrite, buffers and clients.
-    expect(maxmemory).toBeLessThanOrEqual(0.75 * quantityBytes(limits?.memory));
-    expect(quantityBytes(requests?.memory)).toBeGreaterThanOrEqual(maxmemory);
-    // What test/deploy/support/shipped-redis.ts hands the tests is what the cluster runs.
-    expect(shippedRedisArgs(JOBS_REDIS_FILE)).toEqual(withoutPodPaths(jobsRedisArgs));
-  });
-
-  it('keeps the cache Redis volatile: no RDB, no AOF, LRU eviction below its memory limit, an emptyDir', () => {
-    const [container] = containers(cacheRedis);
-    const args = container.args ?? [];
-    expect(redisArg(args, '--save')).toBe('');
-    expect(redisArg(args, '--appendonly')).toBe('no');
-    expect(redisArg(args, '--maxmemory-policy')).toBe('allkeys-lru');
-    const maxmemory = redisMemoryBytes(redisArg(args, '--maxmemory') ?? '');
-    expect(maxmemory).toBeGreaterThan(0);
-    expect(maxmemory).toBeLessThan(quantityBytes(container.resources?.limits?.memory));
-    // The official image's working directory, where Redis would write: nothing that outlives the pod.
-    const data = container.volumeMounts?.find((mount) => mount.mountPath === (redisArg(args, '--dir') ?? '/data'));
-    const volume = cacheRedis.spec!.template.spec!.volumes?.find((candidate) => candidate.name === data?.name);
-    expect(volume?.emptyDir).toBeDefined();
-    expect(shippedRedisArgs(CACHE_REDIS_FILE)).toEqual(withoutPodPaths(args));
-  });
-
-  it('gives the API JOBS_REDIS_URL from the operator’s Secret, pointing at the jobs Redis, not the cache’s', () => {
-    const ref = apiEnvironment.external.find((candidate) => candidate.variable === 'JOBS_REDIS_URL');
-    expect(ref).toEqual({ kind: 'Secret', name: 'sentiment-api-jobs-redis', key: 'url', variable: 'JOBS_REDIS_URL' });
-    expect(DEPLOY_GUIDE).toContain(`kubectl create secret generic ${ref?.name}`);
-    const { jobs, redisUrl } = apiSettings();
-    const url = new URL(jobs.redisUrl!);
-    const service = named<IService>(objects, 'Service', url.hostname);
-    expect(service.spec?.ports?.map((entry) => entry.port)).toContain(Number(url.port || 6379));
-    expect(selects(service.spec?.selector, jobsRedis.spec!.template.metadata!.labels)).toBe(true);
-    expect(new URL(redisUrl!).hostname).not.toBe(url.hostname);
-    // The guide puts the same password in the URL as in the jobs Redis's ACL, for the same user.
-    const urlPassword = /:\$(\w+)@/.exec(deployGuideSecretCommand(ref!.name) ?? '')?.[1];
-    const aclPassword = /user sentiment-api on >\$(\w+)/.exec(
-      deployGuideSecretCommand('sentiment-jobs-redis-acl') ?? '',
-    )?.[1];
-    expect(urlPassword).toBeDefined();
-    expect(urlPassword).toBe(aclPassword);
-    expect(url.username).toBe('sentiment-api');
   });
 
   it('sets what production needs: production mode, no silent baseline fallback, a shared cache', () => {
@@ -463,6 +358,166 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
       expect(api.spec?.replicas).toBeUndefined();
     }
   });
+});
+
+describe.each(IN_CLUSTER_REDIS_OVERLAYS)('%s overlay: the in-cluster cache and jobs Redis', (overlay) => {
+  const { objects, deployments, statefulSets, workloads, apiContainer, apiEnvironment, apiSettings } =
+    overlayParts(overlay);
+  const cacheRedis = named<IDeployment>(objects, 'Deployment', 'sentiment-redis');
+  const jobsRedis = named<IStatefulSet>(objects, 'StatefulSet', 'sentiment-jobs-redis');
+  const jobsRedisContainer = containers(jobsRedis).find((container) => container.name === 'redis')!;
+  const jobsRedisArgs = jobsRedisContainer.args ?? [];
+
+  it('has the API, Redis and the objects around them', () => {
+    expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual([
+      'sentiment-api',
+      'sentiment-redis',
+    ]);
+    expect(statefulSets.map((statefulSet) => statefulSet.metadata.name)).toEqual(['sentiment-jobs-redis']);
+    expect(jobsRedisContainer).toBeDefined();
+    expect(apiContainer).toBeDefined();
+    for (const kind of ['Service', 'ConfigMap', 'PodDisruptionBudget', 'NetworkPolicy', 'Namespace']) {
+      expect(ofKind(objects, kind).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('checks Redis by its own protocol and port', () => {
+    const redis = containers(named<IDeployment>(objects, 'Deployment', 'sentiment-redis'))[0];
+    for (const probe of probes(redis)) {
+      const byCommand = probe.exec?.command?.join(' ') === 'redis-cli ping';
+      const byPort = containerPort(redis, probe.tcpSocket?.port) === 6379;
+      expect({ probe, ok: byCommand || byPort }).toEqual({ probe, ok: true });
+    }
+  });
+
+  it('checks the jobs Redis by its own protocol and port, and keeps it unready while it replays its AOF', () => {
+    for (const probe of probes(jobsRedisContainer)) {
+      // `-e`: redis-cli exits 1 on an error reply, such as LOADING while the AOF is replayed.
+      const byCommand = probe.exec?.command?.join(' ') === 'redis-cli -e ping';
+      const byPort = containerPort(jobsRedisContainer, probe.tcpSocket?.port) === 6379;
+      expect({ probe, ok: byCommand || byPort }).toEqual({ probe, ok: true });
+    }
+    const { startupProbe, readinessProbe } = jobsRedisContainer;
+    expect([startupProbe, readinessProbe].map((probe) => probe?.exec?.command?.join(' '))).toEqual([
+      'redis-cli -e ping',
+      'redis-cli -e ping',
+    ]);
+    // Minutes for the replay before liveness may restart it (and start the replay over).
+    expect((startupProbe?.periodSeconds ?? 10) * (startupProbe?.failureThreshold ?? 3)).toBeGreaterThanOrEqual(120);
+  });
+
+  it('runs Redis with an ACL file from a Secret and a patched 7.4 image pinned by digest', () => {
+    const redis = named<Workload>(objects, 'Deployment', 'sentiment-redis');
+    const [container] = containers(redis);
+    const [, patch] = /:7\.4\.(\d+)@sha256:[0-9a-f]{64}$/.exec(container.image ?? '') ?? [];
+    expect(Number(patch)).toBeGreaterThanOrEqual(6);
+    const args = container.args ?? [];
+    const aclFile = args[args.indexOf('--aclfile') + 1];
+    expect(secretMounts(redis, container).some((mount) => aclFile?.startsWith(`${mount.path}/`))).toBe(true);
+    // The ACL of docs/DEPLOY.md: no anonymous access beyond PING, the API's own user with a password.
+    expect(DEPLOY_GUIDE).toMatch(/user default on nopass -@all \+ping/);
+    expect(DEPLOY_GUIDE).toMatch(/user sentiment-api on >/);
+  });
+
+  it('runs the jobs Redis with an ACL file from a Secret of its own and the cache Redis’s pinned image', () => {
+    const [cacheContainer] = containers(cacheRedis);
+    expect(jobsRedisContainer.image).toBe(cacheContainer.image);
+    const aclFile = redisArg(jobsRedisArgs, '--aclfile');
+    const aclSecret = secretMounts(jobsRedis, jobsRedisContainer).find((mount) =>
+      aclFile?.startsWith(`${mount.path}/`),
+    )?.secretName;
+    expect(aclSecret).toBe('sentiment-jobs-redis-acl');
+    expect(secretMounts(cacheRedis, cacheContainer).map((mount) => mount.secretName)).not.toContain(aclSecret);
+    // The ACL of docs/DEPLOY.md: no anonymous access beyond PING (the probes); the API's user may
+    // touch only the job store's and BullMQ's keys, with no admin or dangerous command but INFO.
+    const acl = deployGuideAcl(aclSecret!, 'PASSWORD_VARIABLE');
+    expect(acl).toContain('user default on nopass -@all +ping');
+    const apiUser = acl.filter((line) => !line.startsWith('user default ')).map((line) => line.split(' '));
+    expect(apiUser).toHaveLength(1);
+    expect(apiUser[0].slice(0, 3)).toEqual(['user', 'sentiment-api', 'on']);
+    // A password from a shell variable (openssl rand), never one written in the guide.
+    expect(apiUser[0][3]).toBe('>PASSWORD_VARIABLE');
+    expect(apiUser[0].slice(4)).toEqual([
+      '~{sentiment:jobs}:*',
+      '~{bull}:*',
+      '+@all',
+      '-@admin',
+      '-@dangerous',
+      '+info',
+    ]);
+  });
+
+  it('keeps jobs in a StatefulSet of one, its volume claim mounted where Redis writes (--dir)', () => {
+    expect(jobsRedis.spec?.replicas).toBe(1);
+    const dir = redisArg(jobsRedisArgs, '--dir');
+    expect(dir).toMatch(/^\//);
+    const mount = jobsRedisContainer.volumeMounts?.find((candidate) => candidate.mountPath === dir);
+    expect(mount?.readOnly).not.toBe(true);
+    const claim = jobsRedis.spec?.volumeClaimTemplates?.find((template) => template.metadata?.name === mount?.name);
+    expect(claim?.spec?.accessModes).toEqual(['ReadWriteOnce']);
+    // A pod volume of the same name would be mounted instead of the claim.
+    expect((jobsRedis.spec!.template.spec!.volumes ?? []).map((volume) => volume.name)).not.toContain(mount?.name);
+    // Room for the AOF's base file, its increment and a rewrite's new base at once.
+    const maxmemory = redisMemoryBytes(redisArg(jobsRedisArgs, '--maxmemory') ?? '');
+    expect(quantityBytes(claim?.spec?.resources?.requests?.storage)).toBeGreaterThanOrEqual(3 * maxmemory);
+    // Deleting or scaling the StatefulSet keeps the jobs.
+    expect(jobsRedis.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? 'Retain').toBe('Retain');
+    expect(jobsRedis.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled ?? 'Retain').toBe('Retain');
+    // Its governing Service is the one that selects its pods.
+    const service = named<IService>(objects, 'Service', jobsRedis.spec!.serviceName!);
+    expect(selects(service.spec?.selector, jobsRedis.spec!.template.metadata!.labels)).toBe(true);
+  });
+
+  it('runs the jobs Redis durable: AOF fsynced every second, noeviction, maxmemory well below its memory limit', () => {
+    expect(redisArg(jobsRedisArgs, '--appendonly')).toBe('yes');
+    expect(redisArg(jobsRedisArgs, '--appendfsync')).toBe('everysec');
+    expect(redisArg(jobsRedisArgs, '--maxmemory-policy')).toBe('noeviction');
+    const maxmemory = redisMemoryBytes(redisArg(jobsRedisArgs, '--maxmemory') ?? '');
+    const { requests, limits } = jobsRedisContainer.resources ?? {};
+    // 0 would be no limit at all: Redis would grow until the kernel kills it.
+    expect(maxmemory).toBeGreaterThan(0);
+    // A quarter of the limit at least for the fork of an AOF rewrite, buffers and clients.
+    expect(maxmemory).toBeLessThanOrEqual(0.75 * quantityBytes(limits?.memory));
+    expect(quantityBytes(requests?.memory)).toBeGreaterThanOrEqual(maxmemory);
+    // What test/deploy/support/shipped-redis.ts hands the tests is what the cluster runs.
+    expect(shippedRedisArgs(JOBS_REDIS_FILE)).toEqual(withoutPodPaths(jobsRedisArgs));
+  });
+
+  it('keeps the cache Redis volatile: no RDB, no AOF, LRU eviction below its memory limit, an emptyDir', () => {
+    const [container] = containers(cacheRedis);
+    const args = container.args ?? [];
+    expect(redisArg(args, '--save')).toBe('');
+    expect(redisArg(args, '--appendonly')).toBe('no');
+    expect(redisArg(args, '--maxmemory-policy')).toBe('allkeys-lru');
+    const maxmemory = redisMemoryBytes(redisArg(args, '--maxmemory') ?? '');
+    expect(maxmemory).toBeGreaterThan(0);
+    expect(maxmemory).toBeLessThan(quantityBytes(container.resources?.limits?.memory));
+    // The official image's working directory, where Redis would write: nothing that outlives the pod.
+    const data = container.volumeMounts?.find((mount) => mount.mountPath === (redisArg(args, '--dir') ?? '/data'));
+    const volume = cacheRedis.spec!.template.spec!.volumes?.find((candidate) => candidate.name === data?.name);
+    expect(volume?.emptyDir).toBeDefined();
+    expect(shippedRedisArgs(CACHE_REDIS_FILE)).toEqual(withoutPodPaths(args));
+  });
+
+  it('gives the API JOBS_REDIS_URL from the operator’s Secret, pointing at the jobs Redis, not the cache’s', () => {
+    const ref = apiEnvironment.external.find((candidate) => candidate.variable === 'JOBS_REDIS_URL');
+    expect(ref).toEqual({ kind: 'Secret', name: 'sentiment-api-jobs-redis', key: 'url', variable: 'JOBS_REDIS_URL' });
+    expect(DEPLOY_GUIDE).toContain(`kubectl create secret generic ${ref?.name}`);
+    const { jobs, redisUrl } = apiSettings();
+    const url = new URL(jobs.redisUrl!);
+    const service = named<IService>(objects, 'Service', url.hostname);
+    expect(service.spec?.ports?.map((entry) => entry.port)).toContain(Number(url.port || 6379));
+    expect(selects(service.spec?.selector, jobsRedis.spec!.template.metadata!.labels)).toBe(true);
+    expect(new URL(redisUrl!).hostname).not.toBe(url.hostname);
+    // The guide puts the same password in the URL as in the jobs Redis's ACL, for the same user.
+    const urlPassword = /:\$(\w+)@/.exec(deployGuideSecretCommand(ref!.name) ?? '')?.[1];
+    const aclPassword = /user sentiment-api on >\$(\w+)/.exec(
+      deployGuideSecretCommand('sentiment-jobs-redis-acl') ?? '',
+    )?.[1];
+    expect(urlPassword).toBeDefined();
+    expect(urlPassword).toBe(aclPassword);
+    expect(url.username).toBe('sentiment-api');
+  });
 
   /** Exactly one NetworkPolicy selects `redis`'s pods; it admits the API pods alone, on Redis's port. */
   function expectOnlyTheApiToReach(redis: Workload): void {
@@ -506,6 +561,105 @@ describe.each(OVERLAYS)('%s overlay: policies over the rendered objects', (overl
     const { hostname, port } = new URL(url);
     const service = named<IService>(objects, 'Service', hostname);
     expect(service.spec?.ports?.map((entry) => entry.port)).toContain(Number(port));
+  });
+});
+
+/** True when one of `rule`'s ports admits TCP to `port` (a single port, or a range up to endPort). */
+function allowsTcp(rule: { ports?: INetworkPolicyPort[] }, port: number): boolean {
+  return (rule.ports ?? []).some(
+    (entry) =>
+      (entry.protocol ?? 'TCP') === 'TCP' &&
+      typeof entry.port === 'number' &&
+      entry.port <= port &&
+      port <= (entry.endPort ?? entry.port),
+  );
+}
+
+describe.each(MANAGED_REDIS_OVERLAYS)('%s overlay: managed Redis in place of the in-cluster ones', (overlay) => {
+  const { objects, deployments, statefulSets, workloads, api, apiContainer, apiEnvironment, apiMounts, apiSettings } =
+    overlayParts(overlay);
+  const apiPolicies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy').filter((policy) =>
+    selects(policy.spec?.podSelector?.matchLabels, api.spec!.template.metadata!.labels),
+  );
+
+  it('runs no Redis of its own: no Redis workload, Service or NetworkPolicy remains', () => {
+    expect(deployments.map((deployment) => deployment.metadata.name)).toEqual(['sentiment-api']);
+    expect(statefulSets).toEqual([]);
+    expect(workloads.flatMap(containers).map((container) => container.image)).not.toContainEqual(
+      expect.stringMatching(/redis/),
+    );
+    expect(ofKind(objects, 'Service').map((service) => service.metadata.name)).toEqual(['sentiment-api']);
+    expect(ofKind(objects, 'NetworkPolicy').map((policy) => policy.metadata.name)).toEqual(['sentiment-api']);
+    expect(objects.filter((object) => /redis/.test(object.metadata.name))).toEqual([]);
+  });
+
+  it('points REDIS_URL and JOBS_REDIS_URL at Azure Cache for Redis over TLS, rediss:// on 6380, from the ConfigMap', () => {
+    expect(apiEnvironment.external.map((ref) => ref.variable)).not.toContainEqual(expect.stringMatching(/REDIS/));
+    const { redisUrl, jobs } = apiSettings();
+    for (const url of [redisUrl, jobs.redisUrl].map((text) => new URL(text ?? 'missing:'))) {
+      expect({ protocol: url.protocol, port: url.port }).toEqual({ protocol: 'rediss:', port: '6380' });
+      expect(url.hostname).toMatch(/^[a-z0-9-]+\.redis\.cache\.windows\.net$/);
+    }
+    // Azure's certificates chain to public roots, which Node trusts: no CA file to mount.
+    expect(apiEnvironment.values.REDIS_TLS_CA_FILE).toBeUndefined();
+  });
+
+  it('takes the Redis passwords from the operator’s Secret, mounted read-only, never from the manifests', () => {
+    for (const name of ['REDIS_PASSWORD', 'JOBS_REDIS_PASSWORD']) {
+      expect(apiEnvironment.values[name]).toBeUndefined();
+      expect(apiContainer.env?.map((variable) => variable.name)).not.toContain(name);
+    }
+    const command = deployGuideSecretCommand('sentiment-api-managed-redis') ?? '';
+    for (const name of ['REDIS_PASSWORD_FILE', 'JOBS_REDIS_PASSWORD_FILE']) {
+      const file = apiEnvironment.values[name] ?? '';
+      const mount = apiMounts.find((candidate) => file.startsWith(`${candidate.path}/`));
+      expect({ name, secret: mount?.secretName }).toEqual({ name, secret: 'sentiment-api-managed-redis' });
+      expect(apiContainer.volumeMounts?.find((candidate) => candidate.mountPath === mount?.path)?.readOnly).toBe(true);
+      // The file is a key of the Secret the guide creates.
+      expect(command).toMatch(new RegExp(`--from-(literal|file)=${file.slice(mount!.path.length + 1)}=`));
+    }
+    // What the service logs in with is what the Secret's files hold.
+    const { redisPassword, jobs } = apiSettings();
+    expect([redisPassword, jobs.redisPassword]).toEqual([STAND_IN_SECRET, STAND_IN_SECRET]);
+  });
+
+  it('makes Redis Cluster a setting of the component: off, for single-node instances', () => {
+    expect([apiEnvironment.values.REDIS_CLUSTER, apiEnvironment.values.JOBS_REDIS_CLUSTER]).toEqual(['false', 'false']);
+    const { redisCluster, jobs } = apiSettings();
+    expect([redisCluster, jobs.redisCluster]).toEqual([false, false]);
+  });
+
+  it('lets the API pods out only to DNS and the managed Redis’s ports (6380; 15000-15999 for a clustered cache)', () => {
+    expect(apiPolicies).toHaveLength(1);
+    const spec = apiPolicies[0].spec!;
+    expect(spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const rules = spec.egress ?? [];
+    const dns = rules.filter((rule) => (rule.to ?? []).length > 0);
+    // DNS: to CoreDNS only, on 53.
+    expect(dns).toHaveLength(1);
+    expect(dns[0].to).toEqual([
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+        podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+      },
+    ]);
+    expect(dns[0].ports).toEqual([
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ]);
+    // Redis: to any address (the instances' public IPs are not fixed), on its ports alone.
+    const redis = rules.filter((rule) => rule.to === undefined);
+    expect(redis).toHaveLength(1);
+    expect(redis[0].ports).toEqual([
+      { protocol: 'TCP', port: 6380 },
+      { protocol: 'TCP', port: 15000, endPort: 15999 },
+    ]);
+    const { redisUrl, jobs } = apiSettings();
+    for (const url of [redisUrl, jobs.redisUrl]) expect(allowsTcp(redis[0], Number(new URL(url!).port))).toBe(true);
+    // The component adds egress; what reaches the pods stays the aks overlay's.
+    expect((spec.ingress ?? []).flatMap((rule) => rule.ports ?? []).map((port) => port.port)).toEqual([
+      apiSettings().port,
+    ]);
   });
 });
 

@@ -4,10 +4,11 @@ import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { loadSettings } from '../../src/config/settings.js';
 import { imageDeclarations } from './support/dockerfile.js';
-import { containerEnvironment, named, ofKind, render, selects } from './support/manifests.js';
+import { containerEnvironment, named, ofKind, render, selects, type KubernetesObject } from './support/manifests.js';
 
 const QUANTITY_SUFFIXES: Record<string, number> = { m: 1e-3, '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
 
@@ -63,8 +64,10 @@ describe('minikube overlay: one local pod, reachable from the host', () => {
   });
 });
 
-describe('aks overlay: production on Azure', () => {
-  const { objects, deployment, container } = apiParts('aks');
+// The managed-Redis variant is the aks overlay plus a component: everything of production on Azure
+// holds for both.
+describe.each(['aks', 'aks-managed-redis'])('%s overlay: production on Azure', (overlay) => {
+  const { objects, deployment, container } = apiParts(overlay);
   const environment = containerEnvironment(objects, container, imageDeclarations().env);
 
   it('pulls the image from Azure Container Registry', () => {
@@ -98,25 +101,6 @@ describe('aks overlay: production on Azure', () => {
     expect(paths.map((path) => [path.path, path.pathType])).toEqual([['/v1', 'Prefix']]);
   });
 
-  it('takes REDIS_URL from the operator’s Secret, so Azure Cache for Redis can replace the in-cluster Redis', () => {
-    expect(container.env?.find((variable) => variable.name === 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({
-      name: 'sentiment-api-redis',
-      key: 'url',
-    });
-    expect(ofKind(objects, 'Secret').map((secret) => secret.metadata.name)).not.toContain('sentiment-api-redis');
-  });
-
-  it('keeps jobs in the in-cluster durable Redis whatever serves the cache: JOBS_REDIS_URL from a Secret of its own', () => {
-    expect(container.env?.find((variable) => variable.name === 'JOBS_REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({
-      name: 'sentiment-api-jobs-redis',
-      key: 'url',
-    });
-    const jobsRedis = named<IStatefulSet>(objects, 'StatefulSet', 'sentiment-jobs-redis');
-    // Its volume: an Azure Disk from the cluster's StorageClass on AKS.
-    expect(jobsRedis.spec?.volumeClaimTemplates?.map((claim) => claim.metadata?.name)).toEqual(['data']);
-    expect(ofKind(objects, 'Secret').map((secret) => secret.metadata.name)).not.toContain('sentiment-api-jobs-redis');
-  });
-
   it('asks Prometheus to scrape /metrics on the API port', () => {
     const annotations = deployment.spec?.template.metadata?.annotations ?? {};
     expect(annotations['prometheus.io/scrape']).toBe('true');
@@ -147,7 +131,7 @@ describe('aks overlay: production on Azure', () => {
     );
     expect(policies).toHaveLength(1);
     const spec = policies[0].spec!;
-    expect(spec.policyTypes).toEqual(['Ingress']);
+    expect(spec.policyTypes).toContain('Ingress');
     const peers = (spec.ingress ?? []).flatMap((rule) => rule.from ?? []);
     expect(peers.length).toBeGreaterThan(0);
     // Every peer names a namespace (no ipBlock, no empty selector admitting everything).
@@ -166,5 +150,85 @@ describe('aks overlay: production on Azure', () => {
       expect(peer.podSelector?.matchLabels).toBeDefined();
     const ports = (spec.ingress ?? []).flatMap((rule) => rule.ports ?? []).map((port) => port.port);
     expect(ports).toEqual([container.ports?.find((port) => port.name === 'http')?.containerPort]);
+  });
+});
+
+describe('aks overlay: the in-cluster Redis by default', () => {
+  const { objects, deployment, container } = apiParts('aks');
+
+  it('takes REDIS_URL from the operator’s Secret, so Azure Cache for Redis can replace the in-cluster Redis', () => {
+    expect(container.env?.find((variable) => variable.name === 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'sentiment-api-redis',
+      key: 'url',
+    });
+    expect(ofKind(objects, 'Secret').map((secret) => secret.metadata.name)).not.toContain('sentiment-api-redis');
+  });
+
+  it('keeps jobs in the in-cluster durable Redis whatever serves the cache: JOBS_REDIS_URL from a Secret of its own', () => {
+    expect(container.env?.find((variable) => variable.name === 'JOBS_REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'sentiment-api-jobs-redis',
+      key: 'url',
+    });
+    const jobsRedis = named<IStatefulSet>(objects, 'StatefulSet', 'sentiment-jobs-redis');
+    // Its volume: an Azure Disk from the cluster's StorageClass on AKS.
+    expect(jobsRedis.spec?.volumeClaimTemplates?.map((claim) => claim.metadata?.name)).toEqual(['data']);
+    expect(ofKind(objects, 'Secret').map((secret) => secret.metadata.name)).not.toContain('sentiment-api-jobs-redis');
+  });
+
+  it('leaves the API pods’ egress unrestricted: its NetworkPolicy governs ingress only', () => {
+    const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy').filter((policy) =>
+      selects(policy.spec?.podSelector?.matchLabels, deployment.spec!.template.metadata!.labels),
+    );
+    expect(policies.map((policy) => policy.spec?.policyTypes)).toEqual([['Ingress']]);
+  });
+});
+
+/** The content hash kustomize appends to a generated ConfigMap's name. */
+const HASH_SUFFIX = /-[a-z0-9]{10}$/;
+
+describe('aks-managed-redis overlay: the aks overlay with managed Redis', () => {
+  const aks = render('overlays/aks');
+  const managed = render('overlays/aks-managed-redis');
+  /** Kind and name; the ConfigMap's without its content hash. */
+  const id = (object: KubernetesObject) =>
+    `${object.kind}/${object.kind === 'ConfigMap' ? object.metadata.name.replace(HASH_SUFFIX, '') : object.metadata.name}`;
+  const isRedis = (object: KubernetesObject) => /redis/.test(object.metadata.name);
+
+  it('has every object of the aks overlay but the in-cluster Redis, and nothing more', () => {
+    expect(managed.map(id).sort()).toEqual(
+      aks
+        .filter((object) => !isRedis(object))
+        .map(id)
+        .sort(),
+    );
+  });
+
+  it('changes only the API Deployment, its settings and its NetworkPolicy; everything else renders the same', () => {
+    const changed = ['Deployment/sentiment-api', 'ConfigMap/sentiment-api-config', 'NetworkPolicy/sentiment-api'];
+    for (const object of aks.filter((candidate) => !isRedis(candidate) && !changed.includes(id(candidate))))
+      expect(managed.find((candidate) => id(candidate) === id(object))).toEqual(object);
+  });
+
+  it('keeps every setting of the aks overlay but the Redis ones, and adds only Redis ones', () => {
+    const data = (objects: KubernetesObject[]) =>
+      ofKind<IConfigMap>(objects, 'ConfigMap').find((map) => id(map) === 'ConfigMap/sentiment-api-config')!.data ?? {};
+    const [before, after] = [data(aks), data(managed)];
+    const added = Object.keys(after).filter((name) => before[name] !== after[name]);
+    expect(added.filter((name) => !/^(JOBS_)?REDIS_/.test(name))).toEqual([]);
+    expect(Object.keys(before).filter((name) => !(name in after))).toEqual([]);
+  });
+
+  it('changes the API pod only by its Redis settings and the mounted Secret with their passwords', () => {
+    const pod = (objects: KubernetesObject[]) => {
+      const template = structuredClone(named<IDeployment>(objects, 'Deployment', 'sentiment-api').spec!.template);
+      const api = template.spec!.containers.find((candidate) => candidate.name === 'api')!;
+      api.env = api.env?.filter((variable) => !/^(JOBS_)?REDIS_/.test(variable.name));
+      for (const source of api.envFrom ?? [])
+        if (source.configMapRef?.name) source.configMapRef.name = source.configMapRef.name.replace(HASH_SUFFIX, '');
+      api.volumeMounts = api.volumeMounts?.filter((mount) => mount.name !== 'managed-redis');
+      template.spec!.volumes = template.spec!.volumes?.filter((volume) => volume.name !== 'managed-redis');
+      return template;
+    };
+    expect(pod(managed)).toEqual(pod(aks));
   });
 });

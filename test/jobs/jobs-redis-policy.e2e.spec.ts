@@ -65,7 +65,7 @@ describe('production refuses a jobs Redis that would evict jobs', () => {
       const inspector = createClient({ url: evicting.url });
       await inspector.connect();
       try {
-        expect(await inspector.keys('sentiment:jobs*')).toEqual([]);
+        expect(await inspector.keys('{sentiment:jobs}*')).toEqual([]);
       } finally {
         await inspector.disconnect();
       }

@@ -41,7 +41,7 @@ describe('bulk jobs (in-process app, real redis-server, tiny baseline)', () => {
   const jobIds = async () =>
     [
       ...new Set(
-        (await inspector.keys('sentiment:jobs:*')).map((key) => /^sentiment:jobs:([0-9a-f-]{36})/.exec(key)?.[1]),
+        (await inspector.keys('{sentiment:jobs}:*')).map((key) => /^\{sentiment:jobs\}:([0-9a-f-]{36})/.exec(key)?.[1]),
       ),
     ]
       .filter((id) => id !== undefined)
@@ -123,7 +123,7 @@ describe('bulk jobs (in-process app, real redis-server, tiny baseline)', () => {
     const later = (await (await a.status(id)).json()) as { state: string; textsDone: number };
     expect(later).toMatchObject({ state: 'cancelled', textsDone: doneAtCancel });
     expect(await a.resultLines(id)).toEqual([]);
-    expect(await inspector.keys(`sentiment:jobs:${id}:*`)).toEqual([]);
+    expect(await inspector.keys(`{sentiment:jobs}:${id}:*`)).toEqual([]);
   });
 
   it('refuses a JSON body with 415', async () => {

@@ -1,7 +1,10 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { TaskCancelledError } from 'cockatiel';
+import type { RedisClientType } from 'redis';
+import { loadSettings } from '../../src/config/settings.js';
 import { createRedisClient } from '../../src/redis/redis-client.js';
+import { cacheRedisEndpoint } from '../../src/redis/redis-endpoint.js';
 import {
   RedisConnection,
   RedisUnavailableError,
@@ -211,13 +214,15 @@ describe('RedisConnection on a real redis-server', () => {
   /** Far longer than this test: no call drops out of the breaker's count, however slow the machine. */
   const SAMPLING_MS = 600_000;
   let server: RedisServer;
-  let redis: RedisConnection;
+  let redis: RedisConnection<RedisClientType>;
 
   beforeAll(async () => {
     server = await startRedisServer({ own: true });
   });
   beforeEach(async () => {
-    redis = new RedisConnection(createRedisClient(server.url, new Logger('Redis')), {
+    const endpoint = cacheRedisEndpoint(loadSettings({ REDIS_URL: server.url }))!;
+    // One node: a RedisClientType, whose commands the tests call.
+    redis = new RedisConnection(createRedisClient(endpoint, new Logger('Redis')).client as RedisClientType, {
       timeoutMs: TIMEOUT_MS,
       failureRate: 0.5,
       samplingMs: SAMPLING_MS,

@@ -7,8 +7,12 @@ import type { ISecret } from 'kubernetes-models/v1/Secret';
 import { parseAllDocuments } from 'yaml';
 
 export const K8S_DIR = join(process.cwd(), 'deploy', 'k8s');
-export const OVERLAYS = ['minikube', 'aks'] as const;
+export const OVERLAYS = ['minikube', 'aks', 'aks-managed-redis'] as const;
 export type Overlay = (typeof OVERLAYS)[number];
+/** Overlays running the cache and jobs Redis in the cluster (the base's). */
+export const IN_CLUSTER_REDIS_OVERLAYS = ['minikube', 'aks'] as const satisfies readonly Overlay[];
+/** Overlays pointing the API at managed Redis instead (deploy/k8s/components/managed-redis). */
+export const MANAGED_REDIS_OVERLAYS = ['aks-managed-redis'] as const satisfies readonly Overlay[];
 
 export interface KubernetesObject {
   apiVersion: string;
