@@ -62,38 +62,63 @@ function isNodeReady(client: RedisClusterType['masters'][number]['client']): boo
   return client !== undefined && 'isReady' in client && client.isReady;
 }
 
+/** How long one look at the seed node's slot map may take (connect, then CLUSTER SLOTS). */
+const SLOT_MAP_PROBE_MS = 2000;
+
 /**
  * node-redis reconnects a Cluster's node connections by itself, but neither retries a first
  * connection that found no seed node nor tells when a node is back: both are done here, on timers
  * that hold no process open. An outage ends when every master answers again.
+ *
+ * Nor does node-redis v4 follow a failover: it reloads its slot map only on a MOVED or ASK reply
+ * (redis/node-redis#2141, #2806, both open), and a killed master answers nothing, so the slots its
+ * replica took over would fail for good. While a master is unreachable, the outage watch therefore
+ * asks the seed node for the slot map; once that names another master for some slot, the client is
+ * reconnected (disconnect, connect: node-redis's one public way to load the map again). Calls fail
+ * fast (BYPASS) for the few milliseconds that takes. A seed that cannot answer changes nothing.
  */
 function connectCluster(endpoint: RedisEndpoint, outage: RedisOutageLog): CacheRedis {
   const client = createCluster(nodeRedisClusterOptions(endpoint, CLIENT_OPTIONS)) as RedisClusterType;
   let stopped = false;
+  /** Set from a connect until it succeeds (its retries included): no failover check meanwhile. */
+  let connecting = false;
   let timer: NodeJS.Timeout | undefined;
   const later = (run: () => void, attempt: number) => {
     if (!stopped) timer = setTimeout(run, reconnectDelayMs(attempt)).unref();
+  };
+  const followFailover = async () => {
+    if (connecting || !client.isOpen || !(await slotMapMoved(client, endpoint))) return;
+    if (stopped || connecting) return;
+    await client.disconnect().catch(() => undefined);
+    if (!stopped) await connect(0);
   };
   const watch = (attempt: number) =>
     later(() => {
       if (!outage.inOutage) return;
       const { isOpen, masters } = client;
       if (isOpen && masters.length > 0 && masters.every(({ client: node }) => isNodeReady(node))) outage.recovered();
-      else watch(attempt + 1);
+      else void followFailover().finally(() => watch(attempt + 1));
     }, attempt);
   client.on('error', (error: Error) => {
     const first = !outage.inOutage;
     outage.failed(error);
     if (first) watch(0);
   });
-  const connect = (attempt: number) =>
-    client.connect().then(
-      () => outage.recovered(),
+  const connect = (attempt: number): Promise<void> => {
+    connecting = true;
+    return client.connect().then(
+      () => {
+        connecting = false;
+        // Stopped (shut down) while connecting: what the connect opened is closed again.
+        if (stopped) void client.disconnect().catch(() => undefined);
+        else outage.recovered();
+      },
       (error: Error) => {
         outage.failed(error);
         later(() => void connect(attempt + 1), attempt);
       },
     );
+  };
   void connect(0);
   return {
     client,
@@ -102,4 +127,30 @@ function connectCluster(endpoint: RedisEndpoint, outage: RedisOutageLog): CacheR
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Whether the seed node's slot map names another master for some slot than `cluster`'s own map
+ * (a replica took over a dead master's slots); false when the seed does not answer in time.
+ */
+async function slotMapMoved(cluster: RedisClusterType, endpoint: RedisEndpoint): Promise<boolean> {
+  const seed = createClient(
+    nodeRedisOptions(endpoint, { socket: { connectTimeout: SLOT_MAP_PROBE_MS, reconnectStrategy: false } }),
+  );
+  seed.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('slot map probe timed out')), SLOT_MAP_PROBE_MS).unref();
+  });
+  try {
+    const shards = await Promise.race([seed.connect().then(() => seed.clusterSlots()), timedOut]);
+    return shards.some(({ from, to, master }) =>
+      [from, to].some((slot) => cluster.slots[slot]?.master.address !== `${master.ip}:${master.port}`),
+    );
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    if (seed.isOpen) await seed.disconnect().catch(() => undefined);
+  }
 }

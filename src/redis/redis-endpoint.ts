@@ -77,7 +77,8 @@ export type NodeRedisClientOptions = Omit<
   RedisClientOptions,
   'url' | 'username' | 'password' | 'database' | 'socket'
 > & {
-  socket?: { connectTimeout?: number; reconnectStrategy?: (retries: number) => number };
+  // false: no reconnects (a one-off connection, as the Cluster's slot map probe opens).
+  socket?: { connectTimeout?: number; reconnectStrategy?: false | ((retries: number) => number) };
 };
 
 function nodeRedisSocket(endpoint: RedisEndpoint, options: NodeRedisClientOptions) {

@@ -56,6 +56,10 @@ export async function startRedisCluster({
     '',
     '--appendonly',
     'no',
+    // A replica's first sync starts at once (Redis waits 5 s by default for more replicas to share
+    // it): a replica that has not synced refuses to take over its master's slots.
+    '--repl-diskless-sync-delay',
+    '0',
   ];
   const count = masters * (1 + replicasPerMaster);
   const servers: RedisServer[] = [];
@@ -107,6 +111,13 @@ export async function startRedisCluster({
         ports.map((port) => ask(port, ['CLUSTER', 'INFO']).then((info) => /cluster_state:ok/.test(info))),
       );
       return states.every(Boolean);
+    }, READY_TIMEOUT_MS);
+    // Every replica synced with its master, so each can take over (`cluster-replica-validity-factor`).
+    await until(async () => {
+      const links = await Promise.all(
+        ports.map((port) => ask(port, ['INFO', 'replication']).then((info) => !/master_link_status:down/.test(info))),
+      );
+      return links.every(Boolean);
     }, READY_TIMEOUT_MS);
     return cluster;
   } catch (error) {
