@@ -1,8 +1,8 @@
 /**
  * The direction of dependencies in src/ (issue #15), checked by `npm run lint`: no cycles between
- * files, shared HTTP pieces and shared helpers import no feature module, the baseline model generator
- * stands alone below the model module, and nothing reaches up into the bootstrap (app construction,
- * OpenAPI document, main).
+ * files, shared HTTP pieces, shared helpers and telemetry import no feature module, the baseline
+ * model generator stands alone below the model module, and nothing reaches up into the bootstrap
+ * (app construction, OpenAPI document, main).
  */
 const FEATURES = '^src/(auth|baseline-model|cache|config|health|inference|metrics|model|rate-limit|redis|sentiment)/';
 const BOOTSTRAP = '^src/(main\\.ts|app\\.module\\.ts|bootstrap/)';
@@ -29,6 +29,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/common/' },
       to: { path: '^src/', pathNot: '^src/common/' },
+    },
+    {
+      name: 'telemetry-imports-nothing-above-it',
+      severity: 'error',
+      comment:
+        'src/telemetry (the tracing set-up, the request context, our spans) is used by http/ and the ' +
+        'feature modules; it uses only src/common, so it can start before the app is imported.',
+      from: { path: '^src/telemetry/' },
+      to: { path: '^src/', pathNot: '^src/(telemetry|common)/' },
     },
     {
       name: 'baseline-model-stands-alone',

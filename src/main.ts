@@ -1,31 +1,9 @@
-import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { InvalidSettingError, loadSettings, startupWarnings, type Settings } from './config/settings.js';
-import { handleShutdownSignals } from './health/graceful-shutdown.js';
-import { createApp } from './bootstrap/create-app.js';
-import { SentimentModel } from './model/sentiment-model.service.js';
+import { startTracing } from './telemetry/tracing.js';
 
-function settingsOrExit(): Settings {
-  try {
-    return loadSettings();
-  } catch (error) {
-    if (error instanceof InvalidSettingError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
-
-async function main(): Promise<void> {
-  const settings = settingsOrExit();
-  const app = await createApp(settings);
-  for (const warning of startupWarnings(settings)) new Logger('Settings').warn(warning);
-  // Not enableShutdownHooks(): it would close the app the moment SIGTERM arrives, with no drain.
-  handleShutdownSignals(app, settings.shutdownDrainMs, settings.shutdownInFlightMs);
-  await app.listen({ port: settings.port, host: settings.host });
-  // Loaded after listening, so probes answer (not ready) while the model loads.
-  void app.get(SentimentModel).load();
-}
-
-void main();
+// The app is imported only once tracing has started (when an OTLP endpoint is set): the
+// instrumentations patch ES modules through a loader hook that sees only later imports. Doing it
+// here rather than with `node --import` keeps one start command, `node dist/main.js`, for npm
+// start, the image, the tests and the benchmarks.
+await startTracing();
+const { serve } = await import('./bootstrap/serve.js');
+await serve();

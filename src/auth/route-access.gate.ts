@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { METRICS_UNAUTHORIZED_DETAIL, UNAUTHORIZED_DETAIL } from '../http/problem-details.js';
 import { RequestLimiter } from '../rate-limit/request-limiter.js';
+import { SPAN, tracer } from '../telemetry/spans.js';
 import { apiKeyOf } from './api-key-credential.js';
 import { ApiKeyRing } from './api-key-ring.js';
 import { KEY_RINGS, type KeyRings } from './key-rings.js';
@@ -28,8 +29,19 @@ export class RouteAccessGate {
     const access = routeAccessOf(request);
     if (access === undefined) return;
     const ring: ApiKeyRing = this.rings[access.realm];
+    const span = tracer.startSpan(SPAN.auth);
     const key = ring.enabled ? apiKeyOf(request.headers) : undefined;
-    if (ring.enabled && !ring.accepts(key)) {
+    const accepted = !ring.enabled || ring.accepts(key);
+    if (span.isRecording()) {
+      // The decision and whether a key was sent; never the key.
+      span.setAttributes({
+        'sentiment.auth.realm': access.realm,
+        'sentiment.auth.decision': !ring.enabled ? 'no-keys' : accepted ? 'accepted' : 'refused',
+        ...(ring.enabled && { 'sentiment.auth.key_sent': key !== undefined }),
+      });
+    }
+    span.end();
+    if (!accepted) {
       await this.limiter.countAuthFailure(request.ip);
       throw unauthorized(access.realm, DETAILS[access.realm]);
     }

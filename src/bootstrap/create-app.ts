@@ -8,14 +8,16 @@ import type { HttpServerLimits, Settings } from '../config/settings.js';
 import { InferenceService } from '../inference/inference.service.js';
 import { routeNeedsModel } from '../inference/needs-model.js';
 import { serveOpenApi } from './openapi.js';
-import { createJsonLogger, NestJsonLogger } from '../http/json-logger.js';
+import { createJsonLogger, NestJsonLogger, requestLogger } from '../http/json-logger.js';
 import { limitConnections } from '../http/connection-limits.js';
 import { lingerBeforeClosing } from '../http/lingering-close.js';
 import { sendDeprecationHeaders } from '../http/deprecation.js';
 import { ProblemDetailsFilter, sendProblem } from '../http/problem-details.filter.js';
-import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
+import { REQUEST_ID_HEADER, requestIdOf, trackRequestContext } from '../http/request-id.js';
 import { badRequestTarget, isNormalRequestTarget } from '../http/request-target.js';
 import { applySecureHeaders } from '../http/secure-headers.js';
+import { exposeServerSpans } from '../telemetry/server-span.js';
+import { tracingStarted } from '../telemetry/tracing.js';
 
 /**
  * Builds the whole application on Fastify: used by `main.ts`; tests build the same module with
@@ -45,6 +47,7 @@ export function createAdapter(settings: Settings, logger: Logger): FastifyAdapte
     bodyLimit: settings.maxBodyBytes,
     genReqId: requestIdOf,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    childLoggerFactory: requestLogger,
     return503OnClosing: false,
     // Decides request.ip, and so the per-IP rate limit behind a proxy (TRUST_PROXY).
     trustProxy: typeof settings.trustProxy === 'boolean' ? settings.trustProxy : [...settings.trustProxy],
@@ -69,6 +72,10 @@ export async function configureApp(app: NestFastifyApplication, settings: Settin
   fastify.removeContentTypeParser('text/plain');
   // Job submissions: the raw stream, read line by line by the jobs route (never buffered whole).
   fastify.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
+  // First, so every hook after them runs in the request's context (its id on every log line) and,
+  // with tracing on, even a refused request answers its trace's `traceparent`.
+  trackRequestContext(fastify);
+  if (tracingStarted()) exposeServerSpans(fastify);
   // The edge, in this order and before any body is read: a target the router could read otherwise
   // than it is spelled is refused; then the matched route's key and rate limit (RouteAccessGate);
   // then overload: when the queued work alone is past what the deadline allows, no request that

@@ -1,8 +1,10 @@
+import type { Attributes, Span } from '@opentelemetry/api';
 import type { ModelOutput } from '../model/label-scores.js';
+import { recordFailure, SPAN, tracer, withSpan } from '../telemetry/spans.js';
 import type { TruncationSide } from '../model/token-sequences.js';
 import type { PredictionKeys } from './cache-keys.js';
 import type { CacheStats } from './cache-stats.js';
-import type { GuardedStore } from './guarded-store.js';
+import type { Guarded, GuardedStore } from './guarded-store.js';
 import { decodeOutput, encodeOutput } from './prediction-codec.js';
 import type { CacheBackend } from './prediction-store.js';
 
@@ -60,10 +62,12 @@ export class PredictionCache {
     compute: ComputeOutputs,
     { tenant, truncation }: CacheScope = {},
   ): Promise<CachedAnswer> {
+    const lookupSpan = tracer.startSpan(SPAN.cacheLookup);
     const distinct = [...new Set(texts)];
     const keys = distinct.map((text) => this.keys.keyFor(model.fingerprint, text, tenant, truncation));
-    const lookup = await this.store.getMany(keys);
+    const lookup = await withSpan(lookupSpan, () => this.store.getMany(keys));
     if (lookup.status !== 'ok') {
+      endStoreSpan(lookupSpan, this.backend, lookup.status, { 'sentiment.cache.texts': distinct.length });
       this.stats.count(lookup.status === 'skipped' ? 'bypass' : 'error', distinct.length);
       const computed = await computeChecked(compute, distinct);
       const byText = new Map(distinct.map((text, i) => [text, computed[i]]));
@@ -82,6 +86,11 @@ export class PredictionCache {
       else missing.push(i);
     });
     const hits = distinct.length - missing.length;
+    endStoreSpan(lookupSpan, this.backend, 'ok', {
+      'sentiment.cache.texts': distinct.length,
+      'sentiment.cache.hits': hits,
+      'sentiment.cache.misses': missing.length,
+    });
     this.stats.count('hit', hits);
     this.stats.count('miss', missing.length);
 
@@ -92,15 +101,37 @@ export class PredictionCache {
       );
       missing.forEach((i, j) => byText.set(distinct[i], { output: computed[j], source: 'miss' }));
       // A failed write costs only a future miss; the guarded store has counted it.
-      await this.store.setMany(
-        missing.map((i, j) => [keys[i], encodeOutput(computed[j])] as const),
-        this.ttlSeconds,
+      const writeSpan = tracer.startSpan(SPAN.cacheWrite);
+      const write = await withSpan(writeSpan, () =>
+        this.store.setMany(
+          missing.map((i, j) => [keys[i], encodeOutput(computed[j])] as const),
+          this.ttlSeconds,
+        ),
       );
+      endStoreSpan(writeSpan, this.backend, write.status, { 'sentiment.cache.entries': missing.length });
     }
     const status: CacheStatus = missing.length === 0 ? 'HIT' : hits === 0 ? 'MISS' : 'PARTIAL';
     const answers = texts.map((text) => byText.get(text)!);
     return { outputs: answers.map((a) => a.output), sources: answers.map((a) => a.source), status };
   }
+}
+
+/**
+ * Ends a lookup's or write's span with its counts. A failed store call is the step's failure (the
+ * request is served anyway); a skipped one (Redis known down) is an outcome.
+ */
+function endStoreSpan(
+  span: Span,
+  backend: CacheBackend,
+  outcome: Guarded<unknown>['status'],
+  counts: Attributes,
+): void {
+  if (span.isRecording()) {
+    span.setAttributes({ 'sentiment.cache.backend': backend, 'sentiment.cache.outcome': outcome, ...counts });
+    if (outcome === 'failed')
+      recordFailure(span, new Error(`the ${backend} cache store call failed`), 'cache-store-failed');
+  }
+  span.end();
 }
 
 async function computeChecked(compute: ComputeOutputs, texts: string[]): Promise<ModelOutput[]> {

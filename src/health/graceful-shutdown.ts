@@ -1,5 +1,6 @@
 import { Logger, type INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
+import { flushTraces } from '../telemetry/tracing.js';
 import { ShutdownState } from './shutdown-state.js';
 
 const logger = new Logger('Shutdown');
@@ -16,7 +17,8 @@ export const CLOSING_ALLOWANCE_MS = 5000;
  * Kubernetes to take the pod out of its Service), then the server stops accepting, closes idle
  * connections, gives requests in flight (and held work: bulk chunks) up to `inFlightMs` to finish
  * and then closes every connection (a slow client must not hold the exit past the grace period),
- * the app closes (shutdown hooks) and the process exits 0. A second signal exits at once.
+ * the app closes (shutdown hooks), the spans still buffered are exported (tracing on) and the
+ * process exits 0. A second signal exits at once.
  */
 export function handleShutdownSignals(app: INestApplication, drainMs: number, inFlightMs: number): void {
   const state = app.get(ShutdownState);
@@ -46,6 +48,8 @@ async function close(app: INestApplication, state: ShutdownState, inFlightMs: nu
     // server is closed first: in-flight requests finish while everything they use is still open.
     await Promise.all([closeServer(app.getHttpServer() as Server, inFlightMs), state.heldWorkSettled(inFlightMs)]);
     await app.close();
+    // The spans of the last requests and of the close itself, for at most TRACE_FLUSH_MS (1 s).
+    await flushTraces();
     logger.log({ msg: 'shutdown complete' });
     process.exit(0);
   } catch (error) {

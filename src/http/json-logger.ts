@@ -1,10 +1,24 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import {
+  pino,
+  type Bindings,
+  type ChildLoggerOptions,
+  type DestinationStream,
+  type Logger,
+  type LoggerOptions,
+} from 'pino';
 import type { LogLevel } from '../config/settings.js';
+import { logCorrelation } from '../telemetry/request-context.js';
+
+/** Fastify's per-request loggers: the request id is one of their bindings already. */
+const requestLoggers = new WeakSet<object>();
 
 /**
  * One JSON line per event (pino), shared by Fastify's request logs and Nest's own. Written to
- * stdout unless a destination is given (tests capture the lines to check what is logged).
+ * stdout unless a destination is given (tests capture the lines to check what is logged). A line
+ * written while a request is handled carries its `requestId` wherever it is written (the cache, the
+ * scheduler, the jobs: request-context.ts), and with tracing on the active `traceId` and `spanId`.
  */
 export function createJsonLogger(level: LogLevel, destination?: DestinationStream): Logger {
   const options: LoggerOptions = {
@@ -21,8 +35,20 @@ export function createJsonLogger(level: LogLevel, destination?: DestinationStrea
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], remove: true },
+    mixin: (_fields, _level, logger) => logCorrelation(!requestLoggers.has(logger)),
   };
   return destination ? pino(options, destination) : pino(options);
+}
+
+/** Fastify's `childLoggerFactory`: its default, remembering the logger so no line names the request id twice. */
+export function requestLogger(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildLoggerOptions,
+): FastifyBaseLogger {
+  const child = logger.child(bindings, options);
+  requestLoggers.add(child);
+  return child;
 }
 
 /** Routes Nest's logger calls into the same JSON stream; structured messages stay structured. */

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import type { UnavailableError } from '../common/unavailable-error.js';
@@ -6,6 +7,7 @@ import { TooManyTokensError } from '../common/too-many-tokens-error.js';
 import type { ModelOutput } from '../model/label-scores.js';
 import type { TokenizedTexts, TruncationSide } from '../model/token-sequences.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
+import { inSpan, SPAN, tracer } from '../telemetry/spans.js';
 import { systemClock } from './clock.js';
 import { TokenScheduler, type Priority, type SchedulerListener } from './token-scheduler.js';
 
@@ -54,11 +56,15 @@ export class InferenceService {
     };
     this.scheduler = new TokenScheduler<Logits>(
       // The watchdog's deadline: MODEL_CALL_TIMEOUT_MS, or 10 × what the cost model expects of a long call.
-      (sequences, expectedSeconds) =>
-        this.model.classifySequences(
+      (sequences, expectedSeconds) => {
+        // The scheduler's model call span is active here; the dtype is the model's to tell.
+        const dtype = this.model.info?.dtype;
+        if (dtype !== undefined) trace.getActiveSpan()?.setAttribute('sentiment.model.dtype', dtype);
+        return this.model.classifySequences(
           sequences,
           Math.max(settings.modelCallTimeoutMs, WATCHDOG_FACTOR * expectedSeconds * 1000),
-        ),
+        );
+      },
       {
         maxBatchTokens: settings.batchMaxTokens,
         maxBatchTexts: settings.batchMaxTexts,
@@ -87,7 +93,21 @@ export class InferenceService {
    */
   refuseEarly(): UnavailableError | undefined {
     const refusal = this.scheduler.refusalForAnyRequest();
-    if (refusal) this.listeners.forEach((listener) => listener.onRefuse?.('over-capacity'));
+    if (refusal) {
+      this.listeners.forEach((listener) => listener.onRefuse?.('over-capacity'));
+      // Only a refusal gets a span here: an admitted request's admission span follows its tokenization.
+      const span = tracer.startSpan(SPAN.admission);
+      if (span.isRecording()) {
+        span.setAttributes({
+          'sentiment.admission.decision': 'refused',
+          'sentiment.admission.reason': 'over-capacity',
+          'sentiment.admission.early': true,
+          'sentiment.admission.wait_ms': this.scheduler.estimatedWaitSeconds() * 1000,
+          'sentiment.admission.limit_ms': this.scheduler.admissionLimitSeconds * 1000,
+        });
+      }
+      span.end();
+    }
     return refusal;
   }
 
@@ -112,10 +132,22 @@ export class InferenceService {
     const refusal = options.priority === 'bulk' ? undefined : this.refuseEarly();
     if (refusal) throw refusal;
     const truncation = options.truncation ?? 'right';
-    const { sequences, fullLengths } =
-      options.priority === 'bulk'
-        ? await this.tokenizeInSlices(texts, truncation)
-        : await this.model.tokenize(texts, truncation);
+    const { sequences, fullLengths } = await inSpan(SPAN.tokenize, {}, async (span) => {
+      const tokenized =
+        options.priority === 'bulk'
+          ? await this.tokenizeInSlices(texts, truncation)
+          : await this.model.tokenize(texts, truncation);
+      if (span.isRecording()) {
+        let tokens = 0;
+        for (const sequence of tokenized.sequences) tokens += sequence.length;
+        span.setAttributes({
+          'sentiment.tokenize.texts': texts.length,
+          'sentiment.tokenize.tokens': tokens,
+          'sentiment.tokenize.truncated': tokenized.fullLengths.filter((length) => length > maxSequenceLength).length,
+        });
+      }
+      return tokenized;
+    });
     if (options.truncate === false) {
       const over = fullLengths.flatMap((tokens, index) => (tokens > maxSequenceLength ? [{ index, tokens }] : []));
       if (over.length > 0) throw new TooManyTokensError(over, maxSequenceLength);

@@ -1,5 +1,7 @@
+import { context, ROOT_CONTEXT, trace, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import { TooCostlyError } from '../common/too-costly-error.js';
 import { UnavailableError } from '../common/unavailable-error.js';
+import { activeSpanContext, recordFailure, SPAN, tracer } from '../telemetry/spans.js';
 import { CallCostModel, type CallShape, type CostEstimator } from './call-cost-model.js';
 import type { Clock } from './clock.js';
 
@@ -103,6 +105,7 @@ interface Flow<T> {
 
 /** The flows of one priority, taking turns, and the totals of their not-started texts. */
 interface Lane<T> {
+  priority: Priority;
   ring: Flow<T>[];
   flows: Map<string, Flow<T>>;
   cursor: number;
@@ -114,8 +117,9 @@ interface Lane<T> {
   windowStartedAt: number;
 }
 
-function emptyLane<T>(): Lane<T> {
+function emptyLane<T>(priority: Priority): Lane<T> {
   return {
+    priority,
     ring: [],
     flows: new Map(),
     cursor: 0,
@@ -136,6 +140,12 @@ interface PendingRequest<T> {
   onAbort?: () => void;
   resolve(results: T[]): void;
   reject(error: Error): void;
+  /** The span active when it was queued (its request's, or its job chunk's): model calls link to it. */
+  spanContext?: SpanContext;
+  /** Its texts' positions waiting for a call that has not started. */
+  queued: number;
+  /** Open until the last of its queued texts starts a call (or it fails); only while traced. */
+  queueSpan?: Span;
 }
 
 interface RunningCall {
@@ -160,8 +170,8 @@ interface RunningCall {
 export class TokenScheduler<T> {
   readonly costModel: CostEstimator;
   private readonly inFlight = new Map<string, Entry<T>>();
-  private readonly interactive: Lane<T> = emptyLane();
-  private readonly bulk: Lane<T> = emptyLane();
+  private readonly interactive: Lane<T> = emptyLane('interactive');
+  private readonly bulk: Lane<T> = emptyLane('bulk');
   private nextRequestId = 1;
   private readonly running = new Set<RunningCall>();
   private windowTimer?: unknown;
@@ -245,7 +255,7 @@ export class TokenScheduler<T> {
     }
     const refusal = lane === this.interactive ? this.admit(fresh.size, tokens, squares) : undefined;
     if (refusal) {
-      this.listener.onRefuse?.(refusal instanceof TooCostlyError ? 'too-costly' : refusalReason(refusal));
+      this.listener.onRefuse?.(refusalReason(refusal));
       return Promise.reject(refusal);
     }
     this.listener.onAdmit?.(texts.length, tokens);
@@ -259,13 +269,21 @@ export class TokenScheduler<T> {
         signal: options.signal,
         resolve,
         reject,
+        spanContext: activeSpanContext(),
+        queued: 0,
       };
+      const queueSpan = tracer.startSpan(SPAN.queueWait);
       const flow = this.flowFor(lane, options.flow ?? `request:${this.nextRequestId++}`);
       // Shortest first within a request: its chunks then group well by length.
       const order = texts
         .map((text, index) => ({ text, index }))
         .sort((a, b) => a.text.tokens.length - b.text.tokens.length);
       for (const { text, index } of order) this.attach(request, flow, text, index);
+      if (queueSpan.isRecording()) {
+        queueSpan.setAttributes({ 'sentiment.queue.lane': lane.priority, 'sentiment.queue.texts': request.queued });
+        if (request.queued > 0) request.queueSpan = queueSpan;
+        else queueSpan.end();
+      }
       // A request whose texts are all in flight already queued nothing of its own.
       this.pruneFlows();
       if (lane === this.interactive) {
@@ -279,19 +297,34 @@ export class TokenScheduler<T> {
     });
   }
 
+  /** The admission decision, in its span: the estimate and the decision (a refusal is not the span's failure). */
   private admit(texts: number, tokens: number, squares: number): Error | undefined {
+    const span = tracer.startSpan(SPAN.admission);
     const own = this.queuedSeconds(texts, tokens, squares) / this.options.maxConcurrentCalls;
+    const wait = this.estimatedWaitSeconds();
     const limit = this.admissionLimitSeconds;
+    const refusal = this.refusal(tokens, own, wait, limit);
+    if (span.isRecording()) {
+      span.setAttributes({
+        'sentiment.admission.texts': texts,
+        'sentiment.admission.tokens': tokens,
+        'sentiment.admission.estimated_ms': own * 1000,
+        'sentiment.admission.wait_ms': wait * 1000,
+        'sentiment.admission.limit_ms': limit * 1000,
+        'sentiment.admission.decision': refusal ? 'refused' : 'admitted',
+        ...(refusal && { 'sentiment.admission.reason': refusalReason(refusal) }),
+      });
+    }
+    span.end();
+    return refusal;
+  }
+
+  private refusal(tokens: number, own: number, wait: number, limit: number): Error | undefined {
     // Never servable, even alone on an idle service: a retry cannot help, so not a 503.
     if (own > limit || tokens > this.options.maxQueueTokens) return new TooCostlyError(own, limit);
     if (this.interactive.pendingTokens + tokens > this.options.maxQueueTokens) {
-      return new UnavailableError(
-        'The service is at capacity; retry after the indicated delay.',
-        this.estimatedWaitSeconds(),
-        'queue-full',
-      );
+      return new UnavailableError('The service is at capacity; retry after the indicated delay.', wait, 'queue-full');
     }
-    const wait = this.estimatedWaitSeconds();
     return wait + own > limit ? overCapacity(wait + own - limit) : undefined;
   }
 
@@ -331,6 +364,7 @@ export class TokenScheduler<T> {
     }
     entry.waiters.push({ request, index });
     request.entries.add(entry);
+    if (entry.flow) request.queued++;
   }
 
   private countPending(entry: Entry<T>, sign: 1 | -1): void {
@@ -352,7 +386,7 @@ export class TokenScheduler<T> {
       const lane = this.interactive;
       if (lane.pendingTexts === 0) {
         if (this.bulk.pendingTexts === 0) return;
-        void this.runCall(this.takeBatch(this.bulk));
+        void this.runCall(this.takeBatch(this.bulk), this.bulk.priority);
         continue;
       }
       const windowLeft = lane.windowStartedAt + this.options.windowMs - this.clock.now();
@@ -364,7 +398,7 @@ export class TokenScheduler<T> {
         }, windowLeft);
         return;
       }
-      void this.runCall(this.takeBatch(lane));
+      void this.runCall(this.takeBatch(lane), lane.priority);
     }
   }
 
@@ -454,16 +488,23 @@ export class TokenScheduler<T> {
     }
   }
 
-  private async runCall(batch: Entry<T>[]): Promise<void> {
+  private async runCall(batch: Entry<T>[], lane: Priority): Promise<void> {
     const paddedLength = Math.max(...batch.map((entry) => entry.tokens.length));
     const shape: CallShape = { texts: batch.length, paddedLength };
     const call: RunningCall = { startedAt: this.clock.now(), expectedSeconds: this.costModel.seconds(shape) };
     this.running.add(call);
+    const realTokens = batch.reduce((sum, entry) => sum + entry.tokens.length, 0);
+    const paddedTokens = batch.length * paddedLength;
+    const span = this.startCallSpan(batch, lane, realTokens, paddedTokens);
     let outcome: { results: T[] } | { error: Error };
     try {
-      const results = await this.run(
-        batch.map((entry) => entry.tokens),
-        call.expectedSeconds,
+      // In no request's context; the span active for the call, when it records, for the model's side to add to.
+      const callContext = span.isRecording() ? trace.setSpan(ROOT_CONTEXT, span) : ROOT_CONTEXT;
+      const results = await context.with(callContext, () =>
+        this.run(
+          batch.map((entry) => entry.tokens),
+          call.expectedSeconds,
+        ),
       );
       if (results.length !== batch.length)
         throw new Error(`model returned ${results.length} results for ${batch.length} texts`);
@@ -473,8 +514,8 @@ export class TokenScheduler<T> {
     }
     const seconds = (this.clock.now() - call.startedAt) / 1000;
     this.running.delete(call);
-    const realTokens = batch.reduce((sum, entry) => sum + entry.tokens.length, 0);
-    const paddedTokens = batch.length * paddedLength;
+    if ('error' in outcome) recordFailure(span, outcome.error);
+    span.end();
     const ok = 'results' in outcome;
     if (ok) {
       this.costModel.observe(shape, seconds);
@@ -491,6 +532,48 @@ export class TokenScheduler<T> {
     this.schedule();
   }
 
+  /**
+   * The model call's span. A call serves texts of several requests (and, coalesced, several waiting
+   * for one text), so it is no one request's child: a root span, with a link to the span each request
+   * was queued from, as OpenTelemetry models a batch. As a child of one request it would sit in that
+   * request's trace alone, share its sampling decision, and its time would read as that request's.
+   * Every request whose last queued text starts here ends its queue wait, linked to this call.
+   */
+  private startCallSpan(batch: Entry<T>[], lane: Priority, realTokens: number, paddedTokens: number): Span {
+    const waiting = new Map<PendingRequest<T>, number>();
+    for (const entry of batch) {
+      for (const { request } of entry.waiters) waiting.set(request, (waiting.get(request) ?? 0) + 1);
+    }
+    // Links exist only where requests were traced, so an untraced call allocates none.
+    const links: Link[] = [];
+    for (const [request, texts] of waiting) {
+      if (request.spanContext) {
+        links.push({ context: request.spanContext, attributes: { 'sentiment.model_call.request_texts': texts } });
+      }
+    }
+    const span = tracer.startSpan(SPAN.modelCall, {
+      root: true,
+      links,
+      attributes: {
+        'sentiment.model_call.lane': lane,
+        'sentiment.model_call.texts': batch.length,
+        'sentiment.model_call.real_tokens': realTokens,
+        'sentiment.model_call.padded_tokens': paddedTokens,
+      },
+    });
+    for (const [request, texts] of waiting) {
+      request.queued -= texts;
+      const queueSpan = request.queueSpan;
+      if (!queueSpan) continue;
+      queueSpan.addLink({ context: span.spanContext() });
+      if (request.queued === 0) {
+        queueSpan.end();
+        request.queueSpan = undefined;
+      }
+    }
+    return span;
+  }
+
   private fulfil({ request, index }: Waiter<T>, result: T): void {
     if (request.settled) return;
     request.results[index] = result;
@@ -503,6 +586,14 @@ export class TokenScheduler<T> {
   private fail(request: PendingRequest<T>, error: Error): void {
     if (request.settled) return;
     this.settle(request);
+    if (request.queueSpan) {
+      // Dropped or failed with texts still queued; a client that left is no failure of ours.
+      const reason = error instanceof UnavailableError ? error.reason : error.name;
+      if (reason === 'cancelled') request.queueSpan.setAttribute('sentiment.queue.dropped', reason);
+      else recordFailure(request.queueSpan, error, reason);
+      request.queueSpan.end();
+      request.queueSpan = undefined;
+    }
     request.reject(error);
   }
 
@@ -548,6 +639,7 @@ function overCapacity(excessSeconds: number): UnavailableError {
 }
 
 function refusalReason(error: Error): RefusalReason {
+  if (error instanceof TooCostlyError) return 'too-costly';
   return error instanceof UnavailableError && error.reason === 'queue-full' ? 'queue-full' : 'over-capacity';
 }
 

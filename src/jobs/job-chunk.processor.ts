@@ -1,5 +1,6 @@
 import { Inject, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import type { Span } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
@@ -9,6 +10,7 @@ import { ShutdownState } from '../health/shutdown-state.js';
 import { RedisClients } from '../redis/redis-clients.js';
 import { RedisOutageLog } from '../redis/redis-outage.js';
 import { SentimentService } from '../sentiment/sentiment.service.js';
+import { inSpan, SPAN, spanContextOf } from '../telemetry/spans.js';
 import { JOB_CHUNK_QUEUE, JOB_STORE, type ChunkData } from './job-queue.js';
 import type { JobStore } from './job-store.js';
 
@@ -34,6 +36,12 @@ export function jobErrorSummary(chunk: number, attempts: number, error: Error): 
       : 'an internal error (the service log has its cause under this job id)';
   return `chunk ${chunk} failed ${attempts} times: ${reason}`;
 }
+
+/**
+ * What became of a chunk: its results recorded; or none, because its job had ended, a run before
+ * had recorded them, or (found at the end) either happened while it ran.
+ */
+type ChunkOutcome = 'recorded' | 'job-ended' | 'recorded-before' | 'not-recorded';
 
 /** Work done by this replica's workers, for metrics. */
 export class BulkWork {
@@ -81,15 +89,32 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
   }
 
   async process(chunkJob: Job<ChunkData>): Promise<void> {
-    await this.shutdown.hold(this.processChunk(chunkJob.data));
+    const { jobId, chunk, traceparent } = chunkJob.data;
+    // Linked to its submission, not its child: the submission's request ended long ago, maybe elsewhere.
+    const submission = spanContextOf(traceparent);
+    const options = {
+      links: submission ? [{ context: submission }] : [],
+      attributes: {
+        'sentiment.job.id': jobId,
+        'sentiment.job.chunk': chunk,
+        'sentiment.job.attempt': chunkJob.attemptsMade + 1,
+      },
+    };
+    await this.shutdown.hold(
+      inSpan(SPAN.jobChunk, options, async (span) => {
+        const outcome = await this.processChunk(chunkJob.data, span);
+        span.setAttribute('sentiment.job.chunk.outcome', outcome);
+      }),
+    );
   }
 
-  private async processChunk({ jobId, chunk }: ChunkData): Promise<void> {
+  private async processChunk({ jobId, chunk }: ChunkData, span: Span): Promise<ChunkOutcome> {
     const job = await this.store.get(jobId);
-    if (!job || (job.state !== 'queued' && job.state !== 'running')) return;
+    if (!job || (job.state !== 'queued' && job.state !== 'running')) return 'job-ended';
     const texts = await this.store.chunkTexts(jobId, chunk);
     // Staged texts go once their results are stored: this chunk ran before and was recorded.
-    if (!texts) return;
+    if (!texts) return 'recorded-before';
+    span.setAttribute('sentiment.job.chunk.texts', texts.length);
     await this.store.markStarted(jobId, Date.now());
     const { predictions, cacheHits } = await this.sentiment.predictBulk(
       texts.map(([text]) => text),
@@ -103,14 +128,14 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
           ) + '\n',
       )
       .join('');
-    if (await this.store.recordChunk(job, chunk, lines, texts.length, cacheHits, Date.now())) {
-      this.work.texts += texts.length;
-      this.work.chunks++;
-      if ((await this.store.get(jobId))?.state === 'completed') {
-        this.work.completedJobs++;
-        this.logger.log({ msg: 'job completed', job: jobId });
-      }
+    if (!(await this.store.recordChunk(job, chunk, lines, texts.length, cacheHits, Date.now()))) return 'not-recorded';
+    this.work.texts += texts.length;
+    this.work.chunks++;
+    if ((await this.store.get(jobId))?.state === 'completed') {
+      this.work.completedJobs++;
+      this.logger.log({ msg: 'job completed', job: jobId });
     }
+    return 'recorded';
   }
 
   /** A chunk out of tries fails its job, with the reason as its error summary. */

@@ -10,6 +10,8 @@ export const JOB_QUEUE_PREFIX = '{bull}';
 export interface ChunkData {
   jobId: string;
   chunk: number;
+  /** The submission's span (W3C `traceparent`) when it was traced: the chunk's span links to it. */
+  traceparent?: string;
 }
 
 /** BullMQ ids are ours, so a chunk can be found (and removed on cancel) without a lookup. */

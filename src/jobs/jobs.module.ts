@@ -10,6 +10,7 @@ import { HealthModule } from '../health/health.module.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { SentimentModule } from '../sentiment/sentiment.module.js';
+import { bullmqTelemetry } from '../telemetry/tracing.js';
 import { BulkWork, JobChunkProcessor } from './job-chunk.processor.js';
 import { JOB_METRIC_PROVIDERS, JobQueueStats } from './job-metrics.js';
 import { JOB_CHUNK_QUEUE, JOB_QUEUE_PREFIX, JOB_STORE, JOBS } from './job-queue.js';
@@ -48,6 +49,8 @@ export class JobsModule {
               retryStrategy: reconnectDelayMs,
             }),
             prefix: JOB_QUEUE_PREFIX,
+            // Producer and consumer spans (bullmq-otel), the job's trace carried in its data; none when tracing is off.
+            telemetry: bullmqTelemetry(),
           }),
         }),
         BullModule.registerQueue({ name: JOB_CHUNK_QUEUE }),

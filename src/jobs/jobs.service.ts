@@ -11,6 +11,7 @@ import { JOBS_UNAVAILABLE_DETAIL } from '../http/problem-details.js';
 import { ProblemError } from '../http/problem.js';
 import { RedisClients } from '../redis/redis-clients.js';
 import { settleWithin } from '../common/settle-within.js';
+import { activeSpanContext, traceparentOf } from '../telemetry/spans.js';
 import { readJobLines, refusedMidBody } from './job-lines.js';
 import {
   CHUNK_ATTEMPTS,
@@ -166,10 +167,13 @@ export class JobsService implements OnApplicationShutdown {
   }
 
   private async enqueue(job: JobRecord, waitingBefore: number): Promise<void> {
+    // Still in the submitting request's context: its span is the one the chunks link back to.
+    const submission = activeSpanContext();
+    const traceparent = submission && traceparentOf(submission);
     await this.queue.addBulk(
       Array.from({ length: job.chunks }, (_, chunk) => ({
         name: 'chunk',
-        data: { jobId: job.id, chunk },
+        data: { jobId: job.id, chunk, traceparent },
         opts: {
           jobId: chunkJobId(job.id, chunk),
           priority: chunkPriority(waitingBefore, chunk),

@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Histogram } from 'prom-client';
 import { CacheStats } from '../cache/cache-stats.js';
+import { traceExemplar } from './exemplars.js';
 import { METRIC } from './metric-names.js';
 
 /** Times every call to the cache store, from the cache's operation hook. */
@@ -13,6 +14,8 @@ export class CacheMetrics implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.stats.onOperation((operation, seconds) => this.duration.observe({ operation }, seconds));
+    this.stats.onOperation((operation, seconds) =>
+      this.duration.observe({ labels: { operation }, value: seconds, exemplarLabels: traceExemplar() }),
+    );
   }
 }

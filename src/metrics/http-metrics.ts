@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyInstance } from 'fastify';
 import type { Counter, Histogram } from 'prom-client';
+import { traceExemplar } from './exemplars.js';
 import { METRIC, METRICS_PATH } from './metric-names.js';
 
 /** Route label for requests no route matched, so unknown URLs cannot grow the label set. */
@@ -29,7 +30,7 @@ export class HttpMetrics implements OnModuleInit {
       if (route === METRICS_PATH) return;
       const labels = { method: request.method, route, status: String(reply.statusCode) };
       this.requests.inc(labels);
-      this.duration.observe(labels, reply.elapsedTime / 1000);
+      this.duration.observe({ labels, value: reply.elapsedTime / 1000, exemplarLabels: traceExemplar() });
     });
   }
 }

@@ -3,6 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
 import { InferenceService } from '../inference/inference.service.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
+import { traceExemplar } from './exemplars.js';
 import { METRIC } from './metric-names.js';
 
 /** Feeds the model call metrics from the model's call hook, and the scheduler's from its listener. */
@@ -31,7 +32,7 @@ export class InferenceMetrics implements OnModuleInit {
     this.model.onModelCall((batchSize, seconds, failed) => {
       this.calls.inc();
       this.batchSize.observe(batchSize);
-      this.callDuration.observe(seconds);
+      this.callDuration.observe({ value: seconds, exemplarLabels: traceExemplar() });
       if (failed) this.failures.inc();
       else this.classified += batchSize;
     });

@@ -8,6 +8,7 @@ import { InferenceService } from '../inference/inference.service.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import { BREAKER_STATES, type BreakerState, type RedisConnection } from '../redis/redis-connection.js';
 import { REDIS } from '../redis/redis.module.js';
+import { makeExemplarHistogramProvider } from './exemplars.js';
 import { InferenceMetrics } from './inference-metrics.js';
 import { METRIC } from './metric-names.js';
 
@@ -27,7 +28,7 @@ export const METRIC_PROVIDERS = [
     help: 'HTTP requests answered, by method, route template and status code (the /metrics route excluded).',
     labelNames: ['method', 'route', 'status'],
   }),
-  makeHistogramProvider({
+  makeExemplarHistogramProvider({
     name: METRIC.httpRequestDuration,
     help: 'Time from receiving an HTTP request to finishing its response, in seconds.',
     labelNames: ['method', 'route', 'status'],
@@ -43,7 +44,7 @@ export const METRIC_PROVIDERS = [
     help: 'Texts classified per model call.',
     buckets: BATCH_SIZE_BUCKETS,
   }),
-  makeHistogramProvider({
+  makeExemplarHistogramProvider({
     name: METRIC.modelCallDuration,
     help: 'Duration of one model call (ONNX Runtime inference on token sequences), in seconds.',
     buckets: LATENCY_BUCKETS,
@@ -97,7 +98,7 @@ export const METRIC_PROVIDERS = [
       for (const result of CACHE_RESULTS) this.inc({ result }, totals[result]);
     },
   }),
-  makeHistogramProvider({
+  makeExemplarHistogramProvider({
     name: METRIC.cacheOperationDuration,
     help: 'Duration of one call to the cache store (mget: look up a request, mset: store its misses), in seconds.',
     labelNames: ['operation'],

@@ -5,8 +5,12 @@ import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { RATE_LIMITED_DETAIL, TOO_MANY_FAILURES_DETAIL } from '../http/problem-details.js';
 import { ProblemError } from '../http/problem.js';
+import { inSpan, SPAN } from '../telemetry/spans.js';
 
 const MINUTE_MS = 60_000;
+/** The throttler names of the two budgets. */
+type Budget = 'default' | 'auth-failures';
+type ThrottlerRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 /**
  * Each budget's key holds its name in a Redis Cluster hash tag (`{...}`): the counting script's two
  * keys (`…:hits`, `…:blocked`) then map to one slot, as a script's keys must on a cluster.
@@ -34,13 +38,7 @@ export class RequestLimiter {
   async countRequest(tracker: string, reply: FastifyReply): Promise<void> {
     if (!this.settings.rateLimitEnabled) return;
     const limit = this.settings.rateLimitPerMinute;
-    const record = await this.storage.increment(
-      `${KEY_PREFIX}:{default:${tracker}}`,
-      MINUTE_MS,
-      limit,
-      MINUTE_MS,
-      'default',
-    );
+    const record = await this.increment('default', `${KEY_PREFIX}:{default:${tracker}}`, limit);
     if (record.isBlocked) throw tooManyRequests(limit, record.timeToBlockExpire, RATE_LIMITED_DETAIL);
     void reply.headers({
       'RateLimit-Limit': String(limit),
@@ -56,14 +54,24 @@ export class RequestLimiter {
   async countAuthFailure(ip: string): Promise<void> {
     if (!this.settings.rateLimitEnabled) return;
     const limit = this.settings.authFailuresPerMinute;
-    const record = await this.storage.increment(
-      `${KEY_PREFIX}:{auth-failures:ip:${ip}}`,
-      MINUTE_MS,
-      limit,
-      MINUTE_MS,
-      'auth-failures',
-    );
+    const record = await this.increment('auth-failures', `${KEY_PREFIX}:{auth-failures:ip:${ip}}`, limit);
     if (record.isBlocked) throw tooManyRequests(limit, record.timeToBlockExpire, TOO_MANY_FAILURES_DETAIL);
+  }
+
+  /** One count in a fixed minute window, in its span: the budget and the outcome, never the tracker. */
+  private increment(budget: Budget, key: string, limit: number): Promise<ThrottlerRecord> {
+    return inSpan(SPAN.rateLimit, {}, async (span) => {
+      const record = await this.storage.increment(key, MINUTE_MS, limit, MINUTE_MS, budget);
+      if (span.isRecording()) {
+        span.setAttributes({
+          'sentiment.rate_limit.budget': budget,
+          'sentiment.rate_limit.limit': limit,
+          'sentiment.rate_limit.remaining': Math.max(0, limit - record.totalHits),
+          'sentiment.rate_limit.outcome': record.isBlocked ? 'limited' : 'allowed',
+        });
+      }
+      return record;
+    });
   }
 }
 

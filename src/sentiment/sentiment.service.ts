@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
 import { tenantOf } from '../auth/tenant.js';
 import { TooManyTokensError } from '../common/too-many-tokens-error.js';
 import { PredictionCache, type CacheStatus, type TextSource } from '../cache/prediction-cache.js';
@@ -90,6 +91,10 @@ export class SentimentService {
       },
       { tenant, truncation },
     );
+    // On the request's own span (HTTP or Nest handler): what it asked and how the cache served it.
+    const span = trace.getActiveSpan();
+    if (span?.isRecording())
+      span.setAttributes({ 'sentiment.request.texts': texts.length, 'sentiment.cache.status': status });
     if (request.truncate === false) {
       // Cached texts were not tokenized for this request: their stored token counts decide.
       const over = outputs.flatMap((output, i) => (output.tokens > info.maxSequenceLength ? [i] : []));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 import { promtool, startPrometheus, type PrometheusServer } from '../support/prometheus-server.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
@@ -38,7 +39,17 @@ interface Panel {
   title: string;
   type: string;
   datasource: { type: string; uid: string };
-  targets: { refId: string; expr: string; instant?: boolean }[];
+  targets: { refId: string; expr: string; instant?: boolean; exemplar?: boolean }[];
+}
+interface Datasource {
+  name: string;
+  type: string;
+  uid: string;
+  jsonData?: { exemplarTraceIdDestinations?: { name: string; datasourceUid?: string }[] };
+}
+interface ExemplarSeries {
+  seriesLabels: Record<string, string>;
+  exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
 }
 interface Rule {
   alert: string;
@@ -61,6 +72,12 @@ const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
   panels: Panel[];
   templating: { list: { name: string; type: string; query: unknown }[] };
 };
+/** Panel queries Grafana asks exemplars for (Prometheus' query_exemplars, with the panel's PromQL). */
+const exemplarQueries = dashboard.panels.flatMap((panel) =>
+  panel.targets
+    .filter((target) => target.exemplar)
+    .map((target) => [`${panel.title} (${target.refId})`, target.expr] as const),
+);
 const rules = readYaml<{ groups: { name: string; rules: Rule[] }[] }>(RULES).groups.flatMap((group) => group.rules);
 
 /** The PromQL Grafana would send for a panel query, with the dashboard variables filled in. */
@@ -154,8 +171,10 @@ describe('committed monitoring files, checked by promtool', () => {
   });
 
   it('Grafana provisioning names a Prometheus datasource and the dashboard folder; panels use the datasource variable', () => {
-    const datasources = readYaml<{ datasources: { type: string; uid: string }[] }>(GRAFANA_DATASOURCE).datasources;
-    expect(datasources).toEqual([expect.objectContaining({ type: 'prometheus', uid: expect.any(String) })]);
+    const datasources = readYaml<{ datasources: Datasource[] }>(GRAFANA_DATASOURCE).datasources;
+    expect(datasources.filter((datasource) => datasource.type === 'prometheus')).toEqual([
+      expect.objectContaining({ uid: expect.any(String) }),
+    ]);
     const providers = readYaml<{ providers: { type: string; options: { path: string } }[] }>(
       GRAFANA_DASHBOARDS,
     ).providers;
@@ -170,12 +189,29 @@ describe('committed monitoring files, checked by promtool', () => {
       expect(panel.targets.length).toBeGreaterThan(0);
     }
   });
+
+  it("Grafana links an exemplar's trace_id to the provisioned trace datasource, and the latency panels show exemplars", () => {
+    const datasources = readYaml<{ datasources: Datasource[] }>(GRAFANA_DATASOURCE).datasources;
+    const prometheusSource = datasources.find((datasource) => datasource.type === 'prometheus')!;
+    const destinations = prometheusSource.jsonData?.exemplarTraceIdDestinations ?? [];
+    expect(destinations).toEqual([expect.objectContaining({ name: 'trace_id' })]);
+    const traces = datasources.find((datasource) => datasource.uid === destinations[0].datasourceUid);
+    expect(traces).toEqual(expect.objectContaining({ type: expect.stringMatching(/^(tempo|jaeger)$/) as string }));
+    // The trace store's address comes from Grafana's environment, not from this file.
+    expect(readFileSync(GRAFANA_DATASOURCE, 'utf8')).toMatch(/url: \$TRACES_URL/);
+
+    expect(exemplarQueries.map(([panel]) => panel)).toEqual(
+      expect.arrayContaining(['Predict latency (A)', 'Predict latency (C)', 'Model call time (B)']),
+    );
+    for (const [, expr] of exemplarQueries) expect(expr).toMatch(/_duration_seconds_bucket\{/);
+  });
 });
 
 describe('the dashboard and the alerts against a real Prometheus scraping the running service', () => {
   let service: ServerProcess;
   let redis: RedisServer;
   let prometheus: PrometheusServer;
+  let receiver: OtlpReceiver;
   let traffic: Promise<void>;
   let driving = true;
   const startedAt = Date.now() / 1000;
@@ -212,7 +248,14 @@ describe('the dashboard and the alerts against a real Prometheus scraping the ru
   beforeAll(async () => {
     // With Redis, so the bulk job metrics are exported too.
     redis = await startRedisServer();
-    service = await startServerProcess('monitoring', { REDIS_URL: redis.url });
+    // Traced, every request sampled, so the latency histograms carry exemplars to look up.
+    receiver = await startOtlpReceiver();
+    service = await startServerProcess('monitoring', {
+      REDIS_URL: redis.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_TRACES_SAMPLER: 'always_on',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    });
     const port = Number(new URL(service.baseUrl).port);
     const dir = join(TEST_OUTPUT_DIR, 'prometheus');
     mkdirSync(dir, { recursive: true });
@@ -236,7 +279,7 @@ describe('the dashboard and the alerts against a real Prometheus scraping the ru
     writeFileSync(configFile, stringify(config));
     await promtool('check', 'config', configFile);
 
-    prometheus = await startPrometheus('monitoring', configFile);
+    prometheus = await startPrometheus('monitoring', configFile, { features: ['exemplar-storage'] });
     traffic = driveTraffic();
 
     // rate() needs at least two samples of traffic in its window; wait for plenty.
@@ -255,6 +298,7 @@ describe('the dashboard and the alerts against a real Prometheus scraping the ru
     await traffic;
     await prometheus?.stop();
     await service?.stop();
+    await receiver?.close();
     await redis?.stop();
   });
 
@@ -262,6 +306,22 @@ describe('the dashboard and the alerts against a real Prometheus scraping the ru
     const { activeTargets } = await prometheus.api<{ activeTargets: Target[] }>('targets', { state: 'active' });
     const plain = activeTargets.filter((target) => target.labels.job === PLAIN_JOB);
     expect(plain).toEqual([expect.objectContaining({ health: 'up', scrapeUrl: `${service.baseUrl}/metrics` })]);
+  });
+
+  it('scrapes OpenMetrics: the latency panels find exemplars whose trace ids are traces the service exported', async () => {
+    for (const [panel, expr] of exemplarQueries) {
+      const series = await prometheus.api<ExemplarSeries[]>('query_exemplars', {
+        query: asGrafanaSends(expr),
+        start: String(startedAt),
+        end: String(Date.now() / 1000),
+      });
+      const traceIds = [...new Set(series.flatMap((one) => one.exemplars.map((exemplar) => exemplar.labels.trace_id)))];
+      expect({ panel, exemplars: traceIds.length > 0 }).toEqual({ panel, exemplars: true });
+      for (const traceId of traceIds) expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      // A link to a trace the trace store has: the ones an exemplar names reached the receiver.
+      const exported = new Set(receiver.spans.map((span) => span.traceId));
+      expect(traceIds.filter((traceId) => exported.has(traceId)).length).toBeGreaterThan(0);
+    }
   });
 
   it('finds the service pod through the Kubernetes job: annotations give port and path, labels pod and namespace', async () => {

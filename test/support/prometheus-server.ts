@@ -43,8 +43,17 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
+export interface PrometheusOptions {
+  /** Feature flags to enable (`--enable-feature`), e.g. `exemplar-storage`. */
+  features?: string[];
+}
+
 /** A real Prometheus on a free loopback port with `configFile`, its storage and log under test-output/. */
-export async function startPrometheus(name: string, configFile: string): Promise<PrometheusServer> {
+export async function startPrometheus(
+  name: string,
+  configFile: string,
+  { features = [] }: PrometheusOptions = {},
+): Promise<PrometheusServer> {
   const binary = prometheusTool('prometheus');
   const port = await freePort();
   const dir = join(TEST_OUTPUT_DIR, 'prometheus', `${name}-${port}`);
@@ -57,6 +66,7 @@ export async function startPrometheus(name: string, configFile: string): Promise
     `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
+    ...features.map((feature) => `--enable-feature=${feature}`),
   ]);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
