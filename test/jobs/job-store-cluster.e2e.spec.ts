@@ -142,7 +142,14 @@ describe('the job store and queue on a 3-master Redis Cluster', () => {
   });
 
   it("runs BullMQ's queue and worker under the hash-tag prefix", async () => {
-    const connection = () => new Cluster(nodes(), { redisOptions: { maxRetriesPerRequest: null } });
+    // BullMQ leaves connections it was given open when it closes: these are ended below, before the
+    // cluster stops (else they keep refreshing slots from a cluster that is gone).
+    const connections: Cluster[] = [];
+    const connection = () => {
+      const made = new Cluster(nodes(), { redisOptions: { maxRetriesPerRequest: null } });
+      connections.push(made);
+      return made;
+    };
     const queue = new Queue(JOB_CHUNK_QUEUE, { connection: connection(), prefix: JOB_QUEUE_PREFIX });
     const done: unknown[] = [];
     const worker = new Worker(JOB_CHUNK_QUEUE, (job) => Promise.resolve(done.push(job.data)), {
@@ -168,6 +175,7 @@ describe('the job store and queue on a 3-master Redis Cluster', () => {
     } finally {
       await worker.close();
       await queue.close();
+      for (const made of connections) made.disconnect();
     }
   }, 30_000);
 });
