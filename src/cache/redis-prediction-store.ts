@@ -1,8 +1,7 @@
 import type { Store } from 'cache-manager';
 import { redisClusterInsStore, redisInsStore } from 'cache-manager-redis-yet';
 import calculateSlot from 'cluster-key-slot';
-import type { RedisClusterType } from 'redis';
-import type { CacheClient } from '../redis/redis-client.js';
+import { isClusterClient } from '../redis/redis-client.js';
 import type { RedisConnection } from '../redis/redis-connection.js';
 import type { PredictionStore } from './prediction-store.js';
 
@@ -31,7 +30,7 @@ export class RedisPredictionStore implements PredictionStore {
 
   getMany(keys: readonly string[]): Promise<unknown[]> {
     return this.redis.execute(async (client) => {
-      if (!isCluster(client)) return readAll(redisInsStore(client), keys);
+      if (!isClusterClient(client)) return readAll(redisInsStore(client), keys);
       const store = redisClusterInsStore(client, CLUSTER_STORE_OPTIONS);
       const values = new Array<unknown>(keys.length);
       await Promise.all(
@@ -55,7 +54,7 @@ export class RedisPredictionStore implements PredictionStore {
         ttlSeconds * 1000,
       );
     return this.redis.execute(async (client) => {
-      if (!isCluster(client)) return write(redisInsStore(client), entries);
+      if (!isClusterClient(client)) return write(redisInsStore(client), entries);
       const store = redisClusterInsStore(client, CLUSTER_STORE_OPTIONS);
       await Promise.all(
         bySlot(entries.map(([key]) => key)).map((indices) =>
@@ -85,10 +84,6 @@ async function readAll(store: Store, keys: readonly string[]): Promise<unknown[]
     // gets overwritten. Measured in bench/redis-store-reads.ts: this path costs one more round trip.
     return Promise.all(keys.map((key) => store.get(key).catch(missIfNotJson)));
   }
-}
-
-function isCluster(client: CacheClient): client is RedisClusterType {
-  return 'masters' in client;
 }
 
 /** The keys' positions, grouped by hash slot. */

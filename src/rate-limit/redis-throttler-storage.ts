@@ -1,7 +1,6 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
-import type { RedisClusterType } from 'redis';
-import type { CacheClient } from '../redis/redis-client.js';
+import { isClusterClient } from '../redis/redis-client.js';
 import type { RedisConnection } from '../redis/redis-connection.js';
 
 type ThrottlerRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -47,7 +46,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       const keys = [`${key}:hits`, `${key}:blocked`];
       const args = [String(ttl), String(limit), String(blockDuration)];
       const [hits, window, blocked] = (await this.redis.execute((client) =>
-        isCluster(client)
+        isClusterClient(client)
           ? // node-redis 4 sends a cluster's EVAL to any node, not its keys' (redis/node-redis#2811).
             client.sendCommand(keys[0], false, ['EVAL', INCREMENT_SCRIPT, String(keys.length), ...keys, ...args])
           : client.eval(INCREMENT_SCRIPT, { keys, arguments: args }),
@@ -68,8 +67,4 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   onApplicationShutdown(): void {
     this.local.onApplicationShutdown();
   }
-}
-
-function isCluster(client: CacheClient): client is RedisClusterType {
-  return 'masters' in client;
 }

@@ -21,6 +21,11 @@ export function reconnectDelayMs(retries: number): number {
 /** The cache's and limiter's client: one Redis, or a Redis Cluster (`REDIS_CLUSTER=true`). */
 export type CacheClient = RedisClientType | RedisClusterType;
 
+/** Whether the cache's client is a Cluster: callers that must route by slot ask this. */
+export function isClusterClient(client: CacheClient): client is RedisClusterType {
+  return 'masters' in client;
+}
+
 export interface CacheRedis {
   readonly client: CacheClient;
   /** Stops connecting in the background (a Cluster's first connection); the client is closed by its owner. */
