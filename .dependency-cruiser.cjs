@@ -44,7 +44,7 @@ module.exports = {
       severity: 'error',
       comment:
         'The baseline model generator is a library, not a module: the Dockerfile builds the model from ' +
-        'src/baseline-model alone, and only the model runtime (MODEL_FALLBACK=baseline) imports it.',
+        'src/baseline-model alone, and only the model resolution (MODEL_FALLBACK=baseline) imports it.',
       from: { path: '^src/baseline-model/' },
       to: { path: '^src/', pathNot: '^src/baseline-model/' },
     },
@@ -53,6 +53,29 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(baseline-model|model)/' },
       to: { path: '^src/baseline-model/' },
+    },
+    {
+      name: 'request-path-runs-one-way',
+      severity: 'error',
+      comment:
+        'guards → pipe → controller → service → cache → inference (scheduler) → model: a layer never ' +
+        'imports one above it; results come back as return values, not callbacks.',
+      from: { path: '^src/(model|inference|cache)/' },
+      to: {
+        path: '^src/(auth|sentiment|jobs|health|metrics|rate-limit)/',
+      },
+    },
+    {
+      name: 'model-and-inference-know-no-cache',
+      severity: 'error',
+      from: { path: '^src/(model|inference)/' },
+      to: { path: '^src/cache/' },
+    },
+    {
+      name: 'model-knows-no-scheduler',
+      severity: 'error',
+      from: { path: '^src/model/' },
+      to: { path: '^src/inference/' },
     },
     {
       name: 'nothing-imports-bootstrap',

@@ -20,6 +20,8 @@ WORKDIR /app
 # ones), esbuild's only checks the binary its platform package already holds, protobufjs's only
 # prints a version warning, and @parcel/watcher's builds from source only when no prebuilt fits.
 COPY package.json package-lock.json ./
+# And should a later change let install scripts run, onnxruntime-node's still downloads nothing.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
 FROM deps AS build

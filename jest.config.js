@@ -59,7 +59,7 @@ export default {
     ],
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnlyDependencies.join('|')})/)`],
-  // @willsoto/nestjs-prometheus (CommonJS) require()s ESM-only @nestjs/common: see jest-resolver.cjs.
+  // @nestjs/throttler (CommonJS) require()s ESM-only @nestjs/common and @nestjs/core: see jest-resolver.cjs.
   resolver: '<rootDir>/test/support/jest-resolver.cjs',
   setupFilesAfterEnv: ['<rootDir>/test/support/share-nestjs-common.ts'],
   testMatch: ['<rootDir>/test/**/*.spec.ts'],

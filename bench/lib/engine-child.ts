@@ -1,12 +1,13 @@
 // Child process of the benchmark: the engine ceiling. Loads the model in-process with the
-// service's own ModelRuntime (tokenizer + ONNX Runtime, same thread count as the service) and
+// service's own model session (tokenizer + ONNX Runtime, same thread count as the service) and
 // times classify() at each batch size; then, on the mixed-length workload's own texts, what it does
 // with ideal scheduling: texts sorted by length and cut into batches of at most a token budget
 // (batch size × longest text). Input and output are JSON (argv[2], last stdout line).
 import { PayloadGenerator } from '../../k6/lib/payload.js';
 import type { ModelDtype } from '../../src/config/settings.js';
 import { usableCpuCount } from '../../src/model/cpu-budget.js';
-import { ModelRuntime } from '../../src/model/model-runtime.js';
+import { loadModelRuntime } from '../../src/model/model-runtime.js';
+import type { ModelSession } from '../../src/model/model-session.js';
 import { MixedLengthGenerator, type MixedLengthOptions } from './texts.js';
 import { loadTokenCounter, sum, tokenBudgetBatches } from './token-count.js';
 
@@ -62,7 +63,7 @@ const MIN_TIMED_CALLS = 3;
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2]) as EngineInput;
   const threads = input.threads ?? usableCpuCount();
-  const runtime = await ModelRuntime.load(
+  const { session } = await loadModelRuntime(
     {
       modelId: input.modelId,
       modelDir: input.modelDir,
@@ -76,17 +77,17 @@ async function main(): Promise<void> {
     },
     (level, fields) => process.stderr.write(`${JSON.stringify({ level, ...fields })}\n`),
   );
-  const result: EngineResult = { threads, loadTimeMs: runtime.info.loadTimeMs, batches: [] };
+  const result: EngineResult = { threads, loadTimeMs: session.info.loadTimeMs, batches: [] };
   for (const batchSize of input.batchSizes) {
     // Unique sentences, as cache misses would reach the model.
     const payload = new PayloadGenerator({ batchSize, cacheHitRatio: 0, poolSize: 1 });
-    for (let i = 0; i < WARM_UP_CALLS; i++) await runtime.classify(payload.body().text);
+    for (let i = 0; i < WARM_UP_CALLS; i++) await session.classify(payload.body().text);
     let calls = 0;
     let busyMs = 0;
     while (calls < MIN_TIMED_CALLS || busyMs < input.secondsPerBatchSize * 1000) {
       const texts = payload.body().text;
       const started = performance.now();
-      await runtime.classify(texts);
+      await session.classify(texts);
       busyMs += performance.now() - started;
       calls++;
     }
@@ -97,14 +98,14 @@ async function main(): Promise<void> {
       sentencesPerSecond: (calls * batchSize) / (busyMs / 1000),
     });
   }
-  if (input.mixed) result.mixed = await measureTokenBudget(runtime, input, input.mixed);
-  if (input.shapes) result.shapes = await measureShapes(runtime, input.shapes, input.secondsPerBatchSize);
+  if (input.mixed) result.mixed = await measureTokenBudget(session, input, input.mixed);
+  if (input.shapes) result.shapes = await measureShapes(session, input.shapes, input.secondsPerBatchSize);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 /** Times model calls of given shapes on token sequences, as the scheduler sends them. */
 async function measureShapes(
-  runtime: ModelRuntime,
+  session: ModelSession,
   shapes: NonNullable<EngineInput['shapes']>,
   seconds: number,
 ): Promise<ShapeResult[]> {
@@ -115,12 +116,12 @@ async function measureShapes(
     sequence[0] = 101;
     sequence[tokens - 1] = 102;
     const batch = Array.from({ length: texts }, () => sequence);
-    for (let i = 0; i < WARM_UP_CALLS; i++) await runtime.classifySequences(batch);
+    for (let i = 0; i < WARM_UP_CALLS; i++) await session.classifySequences(batch);
     let calls = 0;
     let busyMs = 0;
     while (calls < MIN_TIMED_CALLS || busyMs < seconds * 1000) {
       const started = performance.now();
-      await runtime.classifySequences(batch);
+      await session.classifySequences(batch);
       busyMs += performance.now() - started;
       calls++;
     }
@@ -131,7 +132,7 @@ async function measureShapes(
 }
 
 async function measureTokenBudget(
-  runtime: ModelRuntime,
+  session: ModelSession,
   input: EngineInput,
   mixed: NonNullable<EngineInput['mixed']>,
 ): Promise<TokenBudgetResult> {
@@ -140,13 +141,13 @@ async function measureTokenBudget(
   const batches = tokenBudgetBatches(tokens, mixed.tokenBudget, mixed.maxTexts);
   // The largest shape once untimed: ONNX Runtime grows its buffers on the first call of a size.
   const longest = batches[batches.length - 1];
-  for (let i = 0; i < WARM_UP_CALLS; i++) await runtime.classify(longest.map((t) => texts[t]));
+  for (let i = 0; i < WARM_UP_CALLS; i++) await session.classify(longest.map((t) => texts[t]));
   let busyMs = 0;
   let paddedTokens = 0;
   for (const batch of batches) {
     paddedTokens += batch.length * Math.max(...batch.map((i) => tokens[i]));
     const started = performance.now();
-    await runtime.classify(batch.map((i) => texts[i]));
+    await session.classify(batch.map((i) => texts[i]));
     busyMs += performance.now() - started;
   }
   const realTokens = sum(tokens);

@@ -69,6 +69,20 @@ export function peakRssMiB(pid: number): number {
   return Number(kib[1]) / 1024;
 }
 
+/** Linux's user-space clock tick (USER_HZ), the unit of /proc/<pid>/stat's CPU times. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time a process has used so far, all its threads, user and system, in seconds; Linux only.
+ * Unlike throughput, CPU per request hardly moves with what else runs on a shared machine.
+ */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), from field 3: utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** A redis-server of the benchmark's own on a free port (never the machine's shared one). */
 export function startOwnRedis(): Promise<RedisServer> {
   return startRedisServer({ own: true });

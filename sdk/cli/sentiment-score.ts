@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 // sentiment-score: score a JSONL file as a bulk job of the Sentiment API, built on the generated SDK.
-//   sentiment-score [--url URL] [--job ID] reviews.jsonl > scored.jsonl
+//   sentiment-score [--url URL] [--long-text chunk] [--job ID] reviews.jsonl > scored.jsonl
 // The API key comes from SENTIMENT_API_KEY (never a flag: it would show in `ps` and shell history).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { client, getJob, getJobResults, submitJob, type JobStatus } from '@sentiment-api/client';
 
-const USAGE = `usage: sentiment-score [--url URL] [--interval MS] (FILE.jsonl | --job ID) > results.jsonl
+const USAGE = `usage: sentiment-score [--url URL] [--interval MS] [--long-text truncate|chunk] (FILE.jsonl | --job ID) > results.jsonl
 
 Submits FILE (one {"text": "...", "id": "..."} per line) as a bulk job, shows its progress on stderr
 and writes the results (NDJSON, input order) to stdout once it completes. Running the same command
-again after an interruption resumes the same job (the file's hash is its Idempotency-Key, for the
-API key or SENTIMENT_JOB_TOKEN); --job ID
-follows a job by id. API key: SENTIMENT_API_KEY. Without API keys a job belongs to a secret job
+again after an interruption resumes the same job (the file's hash and --long-text are its
+Idempotency-Key, for the API key or SENTIMENT_JOB_TOKEN); --job ID follows a job by id.
+--long-text chunk reads texts longer than the model's window whole, in overlapping windows (default
+truncate: they are cut). API key: SENTIMENT_API_KEY. Without API keys a job belongs to a secret job
 token: SENTIMENT_JOB_TOKEN (32+ characters), or one made for this run and shown with the resume
 command. URL: --url or SENTIMENT_API_URL (default http://localhost:8000).`;
 
@@ -22,6 +23,7 @@ const { values, positionals } = parseArgs({
     url: { type: 'string' },
     job: { type: 'string' },
     interval: { type: 'string', default: '1000' },
+    'long-text': { type: 'string', default: 'truncate' },
     help: { type: 'boolean', short: 'h' },
   },
   allowPositionals: true,
@@ -33,6 +35,10 @@ function fail(message: string, code = 1): never {
 }
 
 if (values.help || (positionals.length !== 1 && !values.job)) fail(USAGE, values.help ? 0 : 2);
+const longText =
+  values['long-text'] === 'truncate' || values['long-text'] === 'chunk'
+    ? values['long-text']
+    : fail(`--long-text must be truncate or chunk\n${USAGE}`, 2);
 
 const apiKey = process.env.SENTIMENT_API_KEY;
 client.setConfig({
@@ -79,12 +85,15 @@ class Progress {
 
 async function submit(file: string): Promise<string> {
   const body = await readFile(file, 'utf8');
+  const digest = createHash('sha256').update(body).digest('hex');
   const { data, error, response } = await submitJob({
     client,
     body,
     bodySerializer: null,
+    // The service binds a key to the body and long_text: the same file with another option is another job.
+    query: longText === 'truncate' ? undefined : { long_text: longText },
     headers: {
-      'Idempotency-Key': `sentiment-score:${createHash('sha256').update(body).digest('hex')}`,
+      'Idempotency-Key': `sentiment-score:${digest}${longText === 'truncate' ? '' : `:long_text=${longText}`}`,
       ...tokenHeaders,
     },
   });

@@ -58,6 +58,10 @@ export type JobStatus = {
    * Why it failed.
    */
   error?: string;
+  /**
+   * Only for a job submitted with `long_text=chunk`: its long texts are read whole, in windows.
+   */
+  longText?: 'chunk';
 };
 
 /**
@@ -149,13 +153,17 @@ export type PredictDetail = {
    */
   tokens: number;
   /**
-   * Whether the text was longer than the model’s maximum and cut to fit.
+   * Whether the text was longer than the model’s maximum and cut to fit (never with `long_text: "chunk"`).
    */
   truncated: boolean;
   /**
    * Where the answer came from: `hit` the cache, `miss` the model, `bypass` the model with the cache unavailable.
    */
   cache: 'hit' | 'miss' | 'bypass';
+  /**
+   * Only with `long_text: "chunk"`: the windows the text was read in, 1 when it fits the model (`tokens` at most `maxSequenceLength`).
+   */
+  windows?: number;
 };
 
 /**
@@ -163,7 +171,7 @@ export type PredictDetail = {
  */
 export type PredictRequest = {
   /**
-   * Texts to classify, answered in the same order. Each may be empty; longer token sequences are cut to the model maximum (512 tokens) unless `truncate` is false. Limits: MAX_BATCH_SIZE items, MAX_TEXT_CHARS characters each.
+   * Texts to classify, answered in the same order. Each may be empty; longer token sequences are cut to the model maximum (512 tokens) unless `truncate` is false, or read whole in windows with `long_text: "chunk"`. Limits: MAX_BATCH_SIZE items, MAX_TEXT_CHARS characters each.
    */
   text: Array<string>;
   /**
@@ -183,7 +191,11 @@ export type PredictRequest = {
    */
   truncation_direction?: 'right' | 'left';
   /**
-   * Also answer `details`: per text its token count, whether it was cut, and where its answer came from.
+   * How a text longer than the model’s maximum (`maxSequenceLength` tokens) is read. `truncate`: cut, as `truncate` and `truncation_direction` say; what is past the cut never counts. `chunk`: read whole, in overlapping windows of the model’s maximum (consecutive windows share `LONG_TEXT_STRIDE_PERCENT`, by default a quarter, of their tokens), each classified like a text of its own; the text’s logits are the mean of its windows’ logits weighted by their length in tokens, then `function_to_apply` makes its scores. A text that fits is one window and answers exactly as with `truncate`. Nothing is cut, so `truncate` and `truncation_direction` do not apply. A text may need at most `LONG_TEXT_MAX_WINDOWS` windows (422), a request `LONG_TEXT_MAX_WINDOWS_PER_REQUEST` (413); a long text costs its windows in model time and admission.
+   */
+  long_text?: 'truncate' | 'chunk';
+  /**
+   * Also answer `details`: per text its token count, whether it was cut, where its answer came from, and with `long_text: "chunk"` the windows it was read in.
    */
   details?: boolean;
 };
@@ -294,6 +306,10 @@ export type SubmittedJob = {
    * Why it failed.
    */
   error?: string;
+  /**
+   * Only for a job submitted with `long_text=chunk`: its long texts are read whole, in windows.
+   */
+  longText?: 'chunk';
   /**
    * Only without API keys, when the submission sent no `Job-Token`: the secret this job belongs to. Status, results and cancel need it as the `Job-Token` header. Keep it: it is not shown again.
    */
@@ -481,7 +497,7 @@ export type BulkPredictErrors = {
    */
   401: Problem;
   /**
-   * Body larger than `MAX_BODY_BYTES` (`payload-too-large`), or texts that need more model time than `REQUEST_TIMEOUT_MS` allows one request even on an idle service (`request-too-costly`): send them in smaller requests.
+   * Body larger than `MAX_BODY_BYTES` (`payload-too-large`), texts that need more model time than `REQUEST_TIMEOUT_MS` allows one request even on an idle service (`request-too-costly`), or with `long_text: "chunk"` texts that need more than `LONG_TEXT_MAX_WINDOWS_PER_REQUEST` windows together (`too-many-windows`, the detail gives the count): send them in smaller requests.
    */
   413: Problem;
   /**
@@ -489,7 +505,7 @@ export type BulkPredictErrors = {
    */
   415: Problem;
   /**
-   * Invalid body: `text` missing, not an array, empty or longer than `MAX_BATCH_SIZE`; an item not a string or longer than `MAX_TEXT_CHARS`; an unknown field. `errors` names every invalid path.
+   * Invalid body: `text` missing, not an array, empty or longer than `MAX_BATCH_SIZE`; an item not a string or longer than `MAX_TEXT_CHARS`; an unknown field. With `truncate: false`, a text longer than the model takes; with `long_text: "chunk"`, a text needing more than `LONG_TEXT_MAX_WINDOWS` windows (`text[i]` with its count). `errors` names every invalid path.
    */
   422: Problem;
   /**
@@ -588,7 +604,7 @@ export type SubmitJobData = {
   body: string;
   headers?: {
     /**
-     * Any 1–256 printable characters. The same key with the same body (for this API key, or without API keys this Job-Token) answers the same job; with another body, 422 `idempotency-key-reused`.
+     * Any 1–256 printable characters. The same key with the same body and `long_text` (for this API key, or without API keys this Job-Token) answers the same job; with another body or `long_text`, 422 `idempotency-key-reused`.
      */
     'Idempotency-Key'?: string;
     /**
@@ -597,7 +613,12 @@ export type SubmitJobData = {
     'Job-Token'?: string;
   };
   path?: never;
-  query?: never;
+  query?: {
+    /**
+     * How every text of the job longer than the model’s maximum is read, as the predict route’s `long_text`: `truncate` (default) cuts it, `chunk` reads it whole in overlapping windows. A text needing more than `LONG_TEXT_MAX_WINDOWS` windows fails the job; there is no per-request window limit for jobs.
+     */
+    long_text?: 'truncate' | 'chunk';
+  };
   url: '/v1/sentiment/jobs';
 };
 
@@ -619,7 +640,7 @@ export type SubmitJobErrors = {
    */
   415: Problem;
   /**
-   * A line that is not a JSON object with a `text` string of at most `MAX_TEXT_CHARS` characters (and an optional `id` string), or no line at all; the detail and `errors` name the first bad line (`validation`). An Idempotency-Key sent before with a different body (`idempotency-key-reused`). A malformed `Idempotency-Key` or `Job-Token`. Nothing was created.
+   * A line that is not a JSON object with a `text` string of at most `MAX_TEXT_CHARS` characters (and an optional `id` string), or no line at all; the detail and `errors` name the first bad line (`validation`). A `long_text` other than `truncate` or `chunk` (`validation`). An Idempotency-Key sent before with a different body (`idempotency-key-reused`). A malformed `Idempotency-Key` or `Job-Token`. Nothing was created.
    */
   422: Problem;
   /**
@@ -820,7 +841,7 @@ export type PredictSentimentErrors = {
    */
   401: Problem;
   /**
-   * Body larger than `MAX_BODY_BYTES` (`payload-too-large`), or texts that need more model time than `REQUEST_TIMEOUT_MS` allows one request even on an idle service (`request-too-costly`): send them in smaller requests.
+   * Body larger than `MAX_BODY_BYTES` (`payload-too-large`), texts that need more model time than `REQUEST_TIMEOUT_MS` allows one request even on an idle service (`request-too-costly`), or with `long_text: "chunk"` texts that need more than `LONG_TEXT_MAX_WINDOWS_PER_REQUEST` windows together (`too-many-windows`, the detail gives the count): send them in smaller requests.
    */
   413: Problem;
   /**
@@ -828,7 +849,7 @@ export type PredictSentimentErrors = {
    */
   415: Problem;
   /**
-   * Invalid body: `text` missing, not an array, empty or longer than `MAX_BATCH_SIZE`; an item not a string or longer than `MAX_TEXT_CHARS`; an unknown field. `errors` names every invalid path.
+   * Invalid body: `text` missing, not an array, empty or longer than `MAX_BATCH_SIZE`; an item not a string or longer than `MAX_TEXT_CHARS`; an unknown field. With `truncate: false`, a text longer than the model takes; with `long_text: "chunk"`, a text needing more than `LONG_TEXT_MAX_WINDOWS` windows (`text[i]` with its count). `errors` names every invalid path.
    */
   422: Problem;
   /**

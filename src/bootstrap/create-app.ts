@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from '../app.module.js';
 import { RouteAccessGate } from '../auth/route-access.gate.js';
@@ -8,7 +8,13 @@ import type { HttpServerLimits, Settings } from '../config/settings.js';
 import { InferenceService } from '../inference/inference.service.js';
 import { routeNeedsModel } from '../inference/needs-model.js';
 import { serveOpenApi } from './openapi.js';
-import { createJsonLogger, NestJsonLogger, requestLogger } from '../http/json-logger.js';
+import {
+  createJsonLogger,
+  logIncomingRequests,
+  NestJsonLogger,
+  RequestLogController,
+  requestLogger,
+} from '../http/json-logger.js';
 import { limitConnections } from '../http/connection-limits.js';
 import { lingerBeforeClosing } from '../http/lingering-close.js';
 import { sendDeprecationHeaders } from '../http/deprecation.js';
@@ -46,7 +52,7 @@ export function createAdapter(settings: Settings, logger: Logger): FastifyAdapte
     loggerInstance: logger,
     bodyLimit: settings.maxBodyBytes,
     genReqId: requestIdOf,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    logController: new RequestLogController({ requestIdLogLabel: 'requestId' }),
     childLoggerFactory: requestLogger,
     return503OnClosing: false,
     // Decides request.ip, and so the per-IP rate limit behind a proxy (TRUST_PROXY).
@@ -76,6 +82,7 @@ export async function configureApp(app: NestFastifyApplication, settings: Settin
   // with tracing on, even a refused request answers its trace's `traceparent`.
   trackRequestContext(fastify);
   if (tracingStarted()) exposeServerSpans(fastify);
+  logIncomingRequests(fastify);
   // The edge, in this order and before any body is read: a target the router could read otherwise
   // than it is spelled is refused; then the matched route's key and rate limit (RouteAccessGate);
   // then overload: when the queued work alone is past what the deadline allows, no request that

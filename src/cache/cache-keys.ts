@@ -6,20 +6,29 @@ const KEY_VERSION = 'v2';
 
 /**
  * Cache keys: `sentiment:v2:<model fingerprint>:<hex digest of the text>`, with `t:<tenant>:` before
- * the digest for a tenant's own entries and `left:` for texts cut from the left (their logits differ
- * once a text is longer than the model's maximum). The raw text never appears, and another model
+ * the digest for a tenant's own entries, `left:` for texts cut from the left (their logits differ
+ * once a text is longer than the model's maximum) and `chunk<stride %>:` for texts read in windows
+ * (`long_text: "chunk"`; any cut side is then moot). The raw text never appears, and another model
  * (or dtype) has another fingerprint, so it never reads these entries. With a secret the digest is
  * an HMAC: whoever can read Redis cannot confirm a guessed text by hashing it.
  */
 export class PredictionKeys {
   constructor(private readonly secret?: string) {}
 
-  keyFor(fingerprint: string, text: string, tenant?: string, truncation: TruncationSide = 'right'): string {
+  /** `chunkStridePercent` set: the entry of a text read in windows sharing that % of a window. */
+  keyFor(
+    fingerprint: string,
+    text: string,
+    tenant?: string,
+    truncation: TruncationSide = 'right',
+    chunkStridePercent?: number,
+  ): string {
     const digest = this.secret
       ? createHmac('sha256', this.secret).update(text, 'utf8').digest('hex')
       : createHash('sha256').update(text, 'utf8').digest('hex');
     const scope = tenant === undefined ? '' : `t:${tenant}:`;
-    const side = truncation === 'right' ? '' : `${truncation}:`;
-    return `sentiment:${KEY_VERSION}:${fingerprint}:${scope}${side}${digest}`;
+    const reading =
+      chunkStridePercent !== undefined ? `chunk${chunkStridePercent}:` : truncation === 'right' ? '' : `${truncation}:`;
+    return `sentiment:${KEY_VERSION}:${fingerprint}:${scope}${reading}${digest}`;
   }
 }

@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import type { TextClassifier } from '../inference/text-classifier.js';
 import type { RedisConnection } from '../redis/redis-connection.js';
 import { PredictionKeys } from './cache-keys.js';
 import { CacheStats } from './cache-stats.js';
@@ -11,7 +12,8 @@ import { RedisPredictionStore } from './redis-prediction-store.js';
 export interface PredictionCacheParts {
   store: PredictionStore;
   stats: CacheStats;
-  cache: PredictionCache;
+  /** The prediction cache in front of `next`. */
+  cacheBefore(next: TextClassifier): PredictionCache;
 }
 
 /** Redis when the shared connection exists (`REDIS_URL`), else the in-memory LRU. */
@@ -22,5 +24,9 @@ export function createPredictionCache(settings: Settings, redis: RedisConnection
   const stats = new CacheStats(store.backend, () => store.isUp());
   const guarded = new GuardedStore(store, stats);
   const keys = new PredictionKeys(settings.cacheKeySecret);
-  return { store, stats, cache: new PredictionCache(guarded, keys, stats, settings.cacheTtlSeconds) };
+  return {
+    store,
+    stats,
+    cacheBefore: (next) => new PredictionCache(guarded, keys, stats, settings.cacheTtlSeconds, next),
+  };
 }

@@ -12,11 +12,6 @@ export class MemoryPredictionStore implements PredictionStore {
     this.store = memoryStore({ max: maxEntries, ttl: 0, shouldCloneBeforeSet: false });
   }
 
-  /** Entries currently held (expired ones may linger until touched). */
-  get size(): number {
-    return this.store.size;
-  }
-
   isUp(): boolean {
     return true;
   }

@@ -1,7 +1,9 @@
 import type { Attributes, Span } from '@opentelemetry/api';
+import type { Caller } from '../common/caller.js';
+import { atPositionsAmong, checkReadLimits } from '../inference/read-limits.js';
+import type { Classified, ReadOptions, TextClassifier, TextSource } from '../inference/text-classifier.js';
 import type { ModelOutput } from '../model/label-scores.js';
 import { recordFailure, SPAN, tracer, withSpan } from '../telemetry/spans.js';
-import type { TruncationSide } from '../model/token-sequences.js';
 import type { PredictionKeys } from './cache-keys.js';
 import type { CacheStats } from './cache-stats.js';
 import type { Guarded, GuardedStore } from './guarded-store.js';
@@ -11,93 +13,84 @@ import type { CacheBackend } from './prediction-store.js';
 /** The `X-Cache` answer: all texts cached, none, some, or the cache was not usable. */
 export type CacheStatus = 'HIT' | 'MISS' | 'PARTIAL' | 'BYPASS';
 
-/** Where one text's answer came from. */
-export type TextSource = 'hit' | 'miss' | 'bypass';
-
-/** What the cache needs to know about the model that answers. */
-export interface CachedModel {
-  fingerprint: string;
-  labels: readonly string[];
-}
-
-/** Which entries a request reads and writes. */
-export interface CacheScope {
-  /** From `tenantOf`: entries of its own, which no other tenant reads; undefined = shared. */
-  tenant?: string;
-  /** Texts cut from the left have entries of their own. */
-  truncation?: TruncationSide;
-}
-
-/** Computes the model's output for texts the cache does not hold, one per text, in order. */
-export type ComputeOutputs = (texts: string[]) => Promise<ModelOutput[]>;
-
-export interface CachedAnswer {
-  /** One output per requested text, in request order. */
-  outputs: ModelOutput[];
-  /** `sources[i]`: where `outputs[i]` came from. */
-  sources: TextSource[];
-  status: CacheStatus;
+/** The `X-Cache` answer of a request whose texts came from `sources`. */
+export function cacheStatusOf(sources: readonly TextSource[]): CacheStatus {
+  if (sources.some((source) => source === 'bypass')) return 'BYPASS';
+  const hits = sources.filter((source) => source === 'hit').length;
+  return hits === sources.length ? 'HIT' : hits === 0 ? 'MISS' : 'PARTIAL';
 }
 
 /**
- * Per-text cache of the model's outputs: looks every distinct text up in one call, computes only
- * the misses (each once, however often it repeats), writes them back in one call, and answers in
- * request order. Store trouble never fails a request: it is served from the model (BYPASS).
+ * Per-text cache of the model's outputs, a decorator in front of the next classifier (the
+ * scheduler and the model): looks every distinct text up in one call, checks the texts it holds
+ * against the request's limits, passes only the misses on (each once, however often it repeats),
+ * writes them back in one call, and answers in request order. Store trouble never fails a request:
+ * it is served from the model (BYPASS).
  */
-export class PredictionCache {
+export class PredictionCache implements TextClassifier {
   constructor(
     private readonly store: GuardedStore,
     private readonly keys: PredictionKeys,
     private readonly stats: CacheStats,
     readonly ttlSeconds: number,
+    private readonly next: TextClassifier,
   ) {}
 
   get backend(): CacheBackend {
     return this.stats.backend;
   }
 
-  async predict(
-    texts: readonly string[],
-    model: CachedModel,
-    compute: ComputeOutputs,
-    { tenant, truncation }: CacheScope = {},
-  ): Promise<CachedAnswer> {
+  async classify(texts: readonly string[], caller: Caller, options: ReadOptions): Promise<Classified> {
+    const { model, truncation, chunk } = options;
     const lookupSpan = tracer.startSpan(SPAN.cacheLookup);
     const distinct = [...new Set(texts)];
-    const keys = distinct.map((text) => this.keys.keyFor(model.fingerprint, text, tenant, truncation));
+    const keys = distinct.map((text) =>
+      this.keys.keyFor(model.fingerprint, text, caller.cacheScope, truncation, chunk?.stridePercent),
+    );
     const lookup = await withSpan(lookupSpan, () => this.store.getMany(keys));
     if (lookup.status !== 'ok') {
       endStoreSpan(lookupSpan, this.backend, lookup.status, { 'sentiment.cache.texts': distinct.length });
       this.stats.count(lookup.status === 'skipped' ? 'bypass' : 'error', distinct.length);
-      const computed = await computeChecked(compute, distinct);
+      const computed = await this.compute(distinct, texts, caller, options);
       const byText = new Map(distinct.map((text, i) => [text, computed[i]]));
-      return {
-        outputs: texts.map((text) => byText.get(text)!),
-        sources: texts.map(() => 'bypass'),
-        status: 'BYPASS',
-      };
+      return { outputs: texts.map((text) => byText.get(text)!), sources: texts.map(() => 'bypass') };
     }
 
     const byText = new Map<string, { output: ModelOutput; source: TextSource }>();
+    const held: string[] = [];
     const missing: number[] = [];
     distinct.forEach((text, i) => {
-      const cached = decodeOutput(lookup.value[i], model.labels.length);
-      if (cached) byText.set(text, { output: cached, source: 'hit' });
-      else missing.push(i);
+      const cached = decodeOutput(lookup.value[i], model.labels.length, chunk !== undefined);
+      if (cached) {
+        byText.set(text, { output: cached, source: 'hit' });
+        held.push(text);
+      } else missing.push(i);
     });
-    const hits = distinct.length - missing.length;
     endStoreSpan(lookupSpan, this.backend, 'ok', {
       'sentiment.cache.texts': distinct.length,
-      'sentiment.cache.hits': hits,
+      'sentiment.cache.hits': held.length,
       'sentiment.cache.misses': missing.length,
     });
-    this.stats.count('hit', hits);
+    this.stats.count('hit', held.length);
     this.stats.count('miss', missing.length);
+    // What the cache holds is checked here, against the counts stored with it, so an answer does
+    // not depend on what the cache holds; the misses once tokenized, which also checks a request's
+    // window total, what the cache holds included.
+    const heldOutputs = held.map((text) => byText.get(text)!.output);
+    try {
+      checkReadLimits(heldOutputs, missing.length === 0 ? options : withoutWindowTotal(options));
+    } catch (error) {
+      throw atPositionsAmong(error, held, texts);
+    }
 
     if (missing.length > 0) {
-      const computed = await computeChecked(
-        compute,
+      const heldWindows = chunk ? heldOutputs.reduce((sum, output) => sum + (output.windows ?? 1), 0) : 0;
+      const computed = await this.compute(
         missing.map((i) => distinct[i]),
+        texts,
+        caller,
+        withWindowsSpent(options, heldWindows),
+        heldWindows,
       );
       missing.forEach((i, j) => byText.set(distinct[i], { output: computed[j], source: 'miss' }));
       // A failed write costs only a future miss; the guarded store has counted it.
@@ -110,10 +103,47 @@ export class PredictionCache {
       );
       endStoreSpan(writeSpan, this.backend, write.status, { 'sentiment.cache.entries': missing.length });
     }
-    const status: CacheStatus = missing.length === 0 ? 'HIT' : hits === 0 ? 'MISS' : 'PARTIAL';
     const answers = texts.map((text) => byText.get(text)!);
-    return { outputs: answers.map((a) => a.output), sources: answers.map((a) => a.source), status };
+    return { outputs: answers.map((a) => a.output), sources: answers.map((a) => a.source) };
   }
+
+  /** The next classifier's outputs for `missing`, its limit errors at their positions among `texts`. */
+  private async compute(
+    missing: string[],
+    texts: readonly string[],
+    caller: Caller,
+    options: ReadOptions,
+    windowsBefore = 0,
+  ): Promise<ModelOutput[]> {
+    let outputs: ModelOutput[];
+    try {
+      ({ outputs } = await this.next.classify(missing, caller, options));
+    } catch (error) {
+      throw atPositionsAmong(error, missing, texts, windowsBefore);
+    }
+    if (outputs.length !== missing.length) {
+      throw new Error(`expected ${missing.length} outputs for the cache misses, got ${outputs.length}`);
+    }
+    return outputs;
+  }
+}
+
+/** The options without a request's window total, checked with its misses. */
+function withoutWindowTotal(options: ReadOptions): ReadOptions {
+  const { chunk } = options;
+  return chunk?.maxWindowsPerRequest === undefined
+    ? options
+    : { ...options, chunk: { ...chunk, maxWindowsPerRequest: undefined } };
+}
+
+/**
+ * The options for the misses of a request whose cached texts already take `windows` of its window
+ * budget (none may be left: the misses are then refused once tokenized, with the request's total).
+ */
+function withWindowsSpent(options: ReadOptions, windows: number): ReadOptions {
+  const { chunk } = options;
+  if (chunk?.maxWindowsPerRequest === undefined || windows === 0) return options;
+  return { ...options, chunk: { ...chunk, maxWindowsPerRequest: chunk.maxWindowsPerRequest - windows } };
 }
 
 /**
@@ -132,12 +162,4 @@ function endStoreSpan(
       recordFailure(span, new Error(`the ${backend} cache store call failed`), 'cache-store-failed');
   }
   span.end();
-}
-
-async function computeChecked(compute: ComputeOutputs, texts: string[]): Promise<ModelOutput[]> {
-  const outputs = await compute(texts);
-  if (outputs.length !== texts.length) {
-    throw new Error(`expected ${texts.length} outputs for the cache misses, got ${outputs.length}`);
-  }
-  return outputs;
 }

@@ -3,7 +3,8 @@ export type CacheBackend = 'redis' | 'memory';
 
 /**
  * Where cached predictions live: Redis, or an LRU inside this process. Values are whatever
- * {@link encodeScores} produced; a store hands back what it holds and lets the caller judge it.
+ * `encodeOutput` (prediction-codec.ts) produced; a store hands back what it holds and lets the
+ * caller judge it (`decodeOutput`).
  * A call the store did not even attempt (Redis down or its breaker open) rejects with
  * RedisUnavailableError.
  */

@@ -1,18 +1,30 @@
 import type { Store } from 'cache-manager';
 import { redisClusterInsStore, redisInsStore } from 'cache-manager-redis-yet';
 import calculateSlot from 'cluster-key-slot';
-import { isClusterClient } from '../redis/redis-client.js';
-import type { RedisConnection } from '../redis/redis-connection.js';
+import { isClusterClient, type CacheClient } from '../redis/redis-client.js';
+import type { RedisCommands, RedisConnection } from '../redis/redis-connection.js';
 import type { PredictionStore } from './prediction-store.js';
 
 /** The cluster store reads none of these: they are for its own connect, which is not used here. */
 const CLUSTER_STORE_OPTIONS = { rootNodes: [] };
 
+/** cache-manager-redis-yet's store over the cache client, and whether that client is a Cluster. */
+interface StoreOver {
+  store: Store;
+  cluster: boolean;
+}
+
+function storeOver(client: CacheClient): StoreOver {
+  return isClusterClient(client)
+    ? { store: redisClusterInsStore(client, CLUSTER_STORE_OPTIONS), cluster: true }
+    : { store: redisInsStore(client), cluster: false };
+}
+
 /**
- * Predictions in Redis through cache-manager-redis-yet, on the process's one Redis connection:
+ * Predictions in Redis through cache-manager-redis-yet, on the Redis module's `cache` connection:
  * every call goes through its timeout and circuit breaker, and is skipped at once
- * (RedisUnavailableError) while Redis is disconnected or the breaker is open. The store is a thin
- * wrapper over the client, made inside each call so its commands go through those policies.
+ * (RedisUnavailableError) while Redis is disconnected or the breaker is open. The store, a thin
+ * wrapper over the client, is made once and its commands run through those policies.
  *
  * On a single Redis a call is one MGET, or one MULTI of SETs. A cluster refuses a multi-key command
  * or a MULTI across hash slots (CROSSSLOT), and a request's keys hash all over: there, one per slot,
@@ -22,16 +34,19 @@ const CLUSTER_STORE_OPTIONS = { rootNodes: [] };
 export class RedisPredictionStore implements PredictionStore {
   readonly backend = 'redis';
 
-  constructor(private readonly redis: RedisConnection) {}
+  private readonly stores: RedisCommands<StoreOver>;
+
+  constructor(private readonly redis: RedisConnection) {
+    this.stores = redis.through(storeOver);
+  }
 
   isUp(): boolean {
     return this.redis.isUp();
   }
 
   getMany(keys: readonly string[]): Promise<unknown[]> {
-    return this.redis.execute(async (client) => {
-      if (!isClusterClient(client)) return readAll(redisInsStore(client), keys);
-      const store = redisClusterInsStore(client, CLUSTER_STORE_OPTIONS);
+    return this.stores.execute(async ({ store, cluster }) => {
+      if (!cluster) return readAll(store, keys);
       const values = new Array<unknown>(keys.length);
       await Promise.all(
         bySlot(keys).map(async (indices) => {
@@ -53,9 +68,8 @@ export class RedisPredictionStore implements PredictionStore {
         group.map(([key, value]) => [key, value]),
         ttlSeconds * 1000,
       );
-    return this.redis.execute(async (client) => {
-      if (!isClusterClient(client)) return write(redisInsStore(client), entries);
-      const store = redisClusterInsStore(client, CLUSTER_STORE_OPTIONS);
+    return this.stores.execute(async ({ store, cluster }) => {
+      if (!cluster) return write(store, entries);
       await Promise.all(
         bySlot(entries.map(([key]) => key)).map((indices) =>
           write(

@@ -1,4 +1,10 @@
 /**
+ * The shortest Retry-After: what failed was this attempt (a call, a hung-up client, a replica
+ * shutting down), not the service, so a retry may succeed at once.
+ */
+export const RETRY_AT_ONCE_SECONDS = 1;
+
+/**
  * The service cannot take this work right now but will soon (model loading, queue full,
  * shutting down). The HTTP layer answers 503 with `Retry-After`.
  */

@@ -54,6 +54,9 @@ export interface Settings {
   readonly onnxThreads: number;
   readonly maxBatchSize: number;
   readonly maxTextChars: number;
+  readonly longTextStridePercent: number;
+  readonly longTextMaxWindows: number;
+  readonly longTextMaxWindowsPerRequest: number;
   readonly maxBodyBytes: number;
   readonly shutdownDrainMs: number;
   readonly shutdownInFlightMs: number;
@@ -264,6 +267,29 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     default: 10_000,
     description: 'most characters in one text',
   },
+  longTextStridePercent: {
+    variable: 'LONG_TEXT_STRIDE_PERCENT',
+    parse: integer(0, 50),
+    default: 25,
+    description:
+      'with `long_text: "chunk"`: the share of a window (510 tokens for DistilBERT) that consecutive windows have in common, in % ([Long texts](API.md#long-texts))',
+  },
+  longTextMaxWindows: {
+    variable: 'LONG_TEXT_MAX_WINDOWS',
+    parse: integer(1, 10_000),
+    // 10,000 characters are at most about 10,000 tokens: 26 windows at the default stride.
+    default: 32,
+    description:
+      'most windows one text may be read in with `long_text: "chunk"`; a text needing more gets 422. The default covers any text of the default `MAX_TEXT_CHARS`',
+  },
+  longTextMaxWindowsPerRequest: {
+    variable: 'LONG_TEXT_MAX_WINDOWS_PER_REQUEST',
+    parse: integer(1, 1_000_000),
+    // A chunked request then costs at most as many model sequences as the largest truncated one.
+    default: 1000,
+    description:
+      'most windows the texts of one request may need together with `long_text: "chunk"` (a text that fits the model is one); past it the request gets 413',
+  },
   maxBodyBytes: {
     variable: 'MAX_BODY_BYTES',
     parse: integer(1024, 1024 * MIB),
@@ -321,14 +347,14 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
     parse: integer(0, 600_000),
     default: 1000,
     description:
-      'delay before restarting a lost model worker (crashed, wedged, failed to reload); it doubles with each restart in a row',
+      'delay before restarting a lost model worker (crashed, wedged, failed to reload) or tokenizer worker (crashed); it doubles with each restart in a row',
   },
   modelMaxRestarts: {
     variable: 'MODEL_MAX_RESTARTS',
     parse: integer(0, 100),
     default: 5,
     description:
-      'restarts in a row without a successful model call after which `/health/live` answers 503, so the orchestrator replaces the pod',
+      'restarts in a row of the model worker without a successful model call, or of the tokenizer worker without a tokenization, after which `/health/live` answers 503, so the orchestrator replaces the pod',
   },
   shutdownDrainMs: {
     variable: 'SHUTDOWN_DRAIN_MS',

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { FastifyBaseLogger } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   pino,
   type Bindings,
@@ -49,6 +49,25 @@ export function requestLogger(
   const child = logger.child(bindings, options);
   requestLoggers.add(child);
   return child;
+}
+
+/**
+ * Fastify's request logs, with "incoming request" moved: Fastify writes it before the first onRequest
+ * hook, where neither the request's context nor (with tracing on) its server span is active yet, so
+ * the line would carry no trace id. `logIncomingRequests` writes it instead, from a hook.
+ */
+export class RequestLogController extends LogController {
+  override incomingRequest(): void {
+    // Written by logIncomingRequests.
+  }
+}
+
+/** The "incoming request" line, from an onRequest hook added after the hooks that set the request's context. */
+export function logIncomingRequests(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    request.log.info({ req: request }, 'incoming request');
+    done();
+  });
 }
 
 /** Routes Nest's logger calls into the same JSON stream; structured messages stay structured. */

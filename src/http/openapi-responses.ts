@@ -1,7 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath, type HeaderObject, type ReferenceObject } from '@nestjs/swagger';
-import { JOBS_NEED_REDIS_DETAIL, RATE_LIMITED_DETAIL, UNAUTHORIZED_DETAIL } from './problem-details.js';
-import { PROBLEM_CONTENT_TYPE, problemType, type Problem } from './problem.js';
+import { PROBLEM } from './problem-catalogue.js';
+import { RATE_LIMITED_DETAIL, UNAUTHORIZED_DETAIL } from './problem-details.js';
+import { PROBLEM_CONTENT_TYPE, type ProblemFieldError, type ProblemKind } from './problem.js';
 import { ProblemDto } from './problem.dto.js';
 
 /** Response headers shared by operations, declared once under `components.headers`; always sent where documented. */
@@ -82,112 +83,53 @@ export function headerRef(name: ResponseHeaderName): ReferenceObject {
   return { $ref: `#/components/headers/${name}` };
 }
 
-/** Error statuses of the design's table that operations can answer. */
-export type ProblemStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 501 | 503;
-
+/** How one operation documents one kind of problem: what it means there, and a real answer's detail. */
 export interface ProblemResponse {
+  kind: ProblemKind;
   description: string;
-  /** A real answer of the service, minus the per-request fields. */
-  example: Omit<Problem, 'instance' | 'requestId'>;
+  /** The example's detail (and field errors): a real answer of the service. */
+  detail: string;
+  errors?: ProblemFieldError[];
 }
 
-const PROBLEM_RESPONSES: Record<ProblemStatus, ProblemResponse> = {
+/**
+ * The shared HTTP responses: the edge's refusals and the model's limits, the same on every
+ * operation that answers them. A feature documents its own problems next to its controller, and
+ * its own meaning of a shared status (the job routes' 413) there too.
+ */
+const SHARED_PROBLEM_RESPONSES = {
   400: {
     description: 'Malformed JSON body.',
-    example: {
-      type: problemType('bad-request'),
-      title: 'Bad Request',
-      status: 400,
-      detail: "Body is not valid JSON but content-type is set to 'application/json'",
-    },
+    kind: PROBLEM.badRequest,
+    detail: "Body is not valid JSON but content-type is set to 'application/json'",
   },
   401: {
     description:
       'API keys are configured (`API_KEYS`) and the request sent none, or one that is not valid, in ' +
       '`Authorization: Bearer <key>` or `X-API-Key`.',
-    example: {
-      type: problemType('unauthorized'),
-      title: 'Unauthorized',
-      status: 401,
-      detail: UNAUTHORIZED_DETAIL,
-    },
-  },
-  404: {
-    description:
-      'No job with this id belongs to the caller: its API key, or without API keys its `Job-Token` (another caller’s ' +
-      'jobs are not found either).',
-    example: {
-      type: problemType('job-not-found'),
-      title: 'Not Found',
-      status: 404,
-      detail: 'No job with this id belongs to this caller (its API key, or without API keys its Job-Token).',
-    },
-  },
-  409: {
-    description:
-      'The caller’s unexpired jobs (per API key; without API keys, all callers’ together) would hold more than ' +
-      '`JOB_STORED_BYTES_PER_KEY` bytes of texts and results; cancel a job or retry after `Retry-After` seconds, ' +
-      'when the oldest expires. Nothing was created.',
-    example: {
-      type: problemType('job-quota-exceeded'),
-      title: 'Conflict',
-      status: 409,
-      detail:
-        "This caller's unexpired jobs would hold more than JOB_STORED_BYTES_PER_KEY (4096 bytes of texts and " +
-        'results); cancel a job or retry after `Retry-After` seconds. Nothing was created.',
-    },
+    kind: PROBLEM.unauthorized,
+    detail: UNAUTHORIZED_DETAIL,
   },
   413: {
     description:
-      'Body larger than `MAX_BODY_BYTES` (`payload-too-large`), or texts that need more model time than ' +
-      '`REQUEST_TIMEOUT_MS` allows one request even on an idle service (`request-too-costly`): send them in smaller requests.',
-    example: {
-      type: problemType('payload-too-large'),
-      title: 'Payload Too Large',
-      status: 413,
-      detail: 'Request body is too large',
-    },
+      'Body larger than `MAX_BODY_BYTES` (`payload-too-large`), texts that need more model time than ' +
+      '`REQUEST_TIMEOUT_MS` allows one request even on an idle service (`request-too-costly`), or with ' +
+      '`long_text: "chunk"` texts that need more than `LONG_TEXT_MAX_WINDOWS_PER_REQUEST` windows together ' +
+      '(`too-many-windows`, the detail gives the count): send them in smaller requests.',
+    kind: PROBLEM.payloadTooLarge,
+    detail: 'Request body is too large',
   },
   415: {
     description: 'Body not sent as `application/json`.',
-    example: {
-      type: problemType('unsupported-media-type'),
-      title: 'Unsupported Media Type',
-      status: 415,
-      detail: 'Unsupported Media Type',
-    },
-  },
-  422: {
-    description:
-      'Invalid body: `text` missing, not an array, empty or longer than `MAX_BATCH_SIZE`; an item not a string or ' +
-      'longer than `MAX_TEXT_CHARS`; an unknown field. `errors` names every invalid path.',
-    example: {
-      type: problemType('validation'),
-      title: 'Unprocessable Content',
-      status: 422,
-      detail: 'The request body is not a valid predict request.',
-      errors: [{ path: 'text', message: 'must contain at least 1 text' }],
-    },
+    kind: PROBLEM.unsupportedMediaType,
+    detail: 'Unsupported Media Type',
   },
   429: {
     description:
       'Over the rate limit (`RATE_LIMIT_PER_MINUTE` per API key, per client IP without keys; all replicas share it ' +
       'through Redis); retry after `Retry-After` seconds.',
-    example: {
-      type: problemType('rate-limited'),
-      title: 'Too Many Requests',
-      status: 429,
-      detail: RATE_LIMITED_DETAIL,
-    },
-  },
-  501: {
-    description: 'Jobs need Redis (`REDIS_URL`); this deployment runs without it.',
-    example: {
-      type: problemType('jobs-need-redis'),
-      title: 'Not Implemented',
-      status: 501,
-      detail: JOBS_NEED_REDIS_DETAIL,
-    },
+    kind: PROBLEM.rateLimited,
+    detail: RATE_LIMITED_DETAIL,
   },
   503: {
     description:
@@ -195,49 +137,70 @@ const PROBLEM_RESPONSES: Record<ProblemStatus, ProblemResponse> = {
       '`model-not-ready` (still loading, or failed to load), `over-capacity` (the queued work would not let it finish ' +
       'within `REQUEST_TIMEOUT_MS`; `Retry-After` is the estimated excess), `queue-full` (`QUEUE_MAX_TOKENS`), ' +
       '`request-timeout` (`REQUEST_TIMEOUT_MS` passed) or `inference-failed`.',
-    example: {
-      type: problemType('model-not-ready'),
-      title: 'Service Unavailable',
-      status: 503,
-      detail: 'The model is still loading.',
-    },
+    kind: PROBLEM.modelNotReady,
+    detail: 'The model is still loading.',
   },
-};
+} satisfies Record<number, ProblemResponse>;
+
+/** The statuses documented once for every operation that answers them. */
+export type SharedProblemStatus = keyof typeof SHARED_PROBLEM_RESPONSES;
 
 const RATE_LIMITED_HEADERS = {
   'Retry-After': headerRef('Retry-After'),
   ...Object.fromEntries(RATE_LIMIT_HEADER_NAMES.map((name) => [name, headerRef(name)])),
 };
 
+/** The headers a problem of each status always carries. */
+const PROBLEM_HEADERS: Partial<Record<number, Record<string, ReferenceObject>>> = {
+  401: { 'WWW-Authenticate': headerRef('WWW-Authenticate') },
+  429: RATE_LIMITED_HEADERS,
+  503: { 'Retry-After': headerRef('Retry-After') },
+};
+
 const EXAMPLE_REQUEST_ID = '5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f';
 
 /**
- * Documents the given error statuses of one operation as `application/problem+json` with the
- * shared `Problem` schema and a real example (`instance` = the operation's path); `specific`
- * replaces the shared text and example of a status whose meaning differs for this operation.
+ * One operation's response for one kind of problem, as `application/problem+json` with the shared
+ * `Problem` schema and a real example (`instance` = the operation's path).
+ */
+export function ApiProblemResponse(instance: string, response: ProblemResponse): MethodDecorator & ClassDecorator {
+  const { kind, description, detail, errors } = response;
+  const headers = PROBLEM_HEADERS[kind.status];
+  return applyDecorators(
+    ApiExtraModels(ProblemDto),
+    ApiResponse({
+      status: kind.status,
+      description,
+      ...(headers ? { headers } : {}),
+      content: {
+        [PROBLEM_CONTENT_TYPE]: {
+          schema: { $ref: getSchemaPath(ProblemDto) },
+          example: {
+            type: kind.type,
+            title: kind.title,
+            status: kind.status,
+            detail,
+            ...(errors ? { errors } : {}),
+            instance,
+            requestId: EXAMPLE_REQUEST_ID,
+          },
+        },
+      },
+    }),
+  );
+}
+
+/**
+ * Documents the error responses of one operation: a shared status by its number, a problem of the
+ * operation's own (or its own meaning of a shared status) by its {@link ProblemResponse}.
  */
 export function ApiProblemResponses(
   instance: string,
-  statuses: ProblemStatus[],
-  specific: Partial<Record<ProblemStatus, ProblemResponse>> = {},
+  responses: readonly (SharedProblemStatus | ProblemResponse)[],
 ): MethodDecorator & ClassDecorator {
   return applyDecorators(
-    ApiExtraModels(ProblemDto),
-    ...statuses.map((status) => {
-      const { description, example } = specific[status] ?? PROBLEM_RESPONSES[status];
-      return ApiResponse({
-        status,
-        description,
-        ...(status === 503 ? { headers: { 'Retry-After': headerRef('Retry-After') } } : {}),
-        ...(status === 401 ? { headers: { 'WWW-Authenticate': headerRef('WWW-Authenticate') } } : {}),
-        ...(status === 429 ? { headers: RATE_LIMITED_HEADERS } : {}),
-        content: {
-          [PROBLEM_CONTENT_TYPE]: {
-            schema: { $ref: getSchemaPath(ProblemDto) },
-            example: { ...example, instance, requestId: EXAMPLE_REQUEST_ID },
-          },
-        },
-      });
-    }),
+    ...responses.map((response) =>
+      ApiProblemResponse(instance, typeof response === 'number' ? SHARED_PROBLEM_RESPONSES[response] : response),
+    ),
   );
 }

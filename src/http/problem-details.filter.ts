@@ -3,22 +3,28 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { TooCostlyError } from '../common/too-costly-error.js';
 import { UnavailableError } from '../common/unavailable-error.js';
-import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, type Problem } from './problem.js';
+import { PROBLEM, problemTitle } from './problem-catalogue.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, type Problem, type ProblemKind } from './problem.js';
 
 interface Rendered {
   problem: Omit<Problem, 'instance' | 'requestId'>;
   headers: Record<string, string>;
 }
 
+function ofKind({ type, title, status }: ProblemKind, detail: string, headers: Record<string, string> = {}): Rendered {
+  return { problem: { type, title, status, detail }, headers };
+}
+
+/** A status the catalogue may not know (Nest's, Fastify's): its title from there, else Node's phrase. */
 function plain(status: number, slug: string, detail: string, headers: Record<string, string> = {}): Rendered {
-  return { problem: { type: problemType(slug), title: STATUS_CODES[status] ?? 'Error', status, detail }, headers };
+  const title = problemTitle(status) ?? STATUS_CODES[status] ?? 'Error';
+  return { problem: { type: problemType(slug), title, status, detail }, headers };
 }
 
 /** Maps anything thrown while serving a request to problem details, never leaking internals. */
 export function renderProblem(error: unknown): Rendered {
   if (error instanceof ProblemError) {
-    const rendered = plain(error.status, error.slug, error.detail, error.headers);
-    rendered.problem.title = error.title;
+    const rendered = ofKind(error.kind, error.detail, error.headers);
     if (error.errors) rendered.problem.errors = error.errors;
     return rendered;
   }
@@ -30,7 +36,7 @@ export function renderProblem(error: unknown): Rendered {
     });
   }
   if (error instanceof TooCostlyError) {
-    return plain(HttpStatus.PAYLOAD_TOO_LARGE, 'request-too-costly', error.message);
+    return ofKind(PROBLEM.requestTooCostly, error.message);
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
@@ -46,9 +52,8 @@ export function renderProblem(error: unknown): Rendered {
       STATUS_CODES[fastifyError.statusCode] ?? 'Bad request',
     );
   }
-  return plain(
-    HttpStatus.INTERNAL_SERVER_ERROR,
-    'internal',
+  return ofKind(
+    PROBLEM.internal,
     'The service failed to answer this request; the error is logged with its request id.',
   );
 }

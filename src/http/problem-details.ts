@@ -1,6 +1,7 @@
 /**
- * The catalogue of the problem details the edge answers with, in one place: the guards and limits
- * that throw them and the OpenAPI document that shows them read the same words.
+ * The details of the problems the edge answers with, in one place: the guards and limits that
+ * throw them and the OpenAPI document that shows them read the same words. (Their kinds are in
+ * problem-catalogue.ts; a feature's own details are the feature's.)
  */
 export const UNAUTHORIZED_DETAIL =
   'A valid API key is required: send it as `Authorization: Bearer <key>` or `X-API-Key`.';
@@ -9,6 +10,3 @@ export const METRICS_UNAUTHORIZED_DETAIL =
 export const RATE_LIMITED_DETAIL = 'Too many requests from this client; retry after `Retry-After` seconds.';
 export const TOO_MANY_FAILURES_DETAIL =
   'Too many requests without a valid key from this address; retry after `Retry-After` seconds.';
-export const JOBS_NEED_REDIS_DETAIL =
-  'Bulk jobs need Redis (`JOBS_REDIS_URL` or `REDIS_URL`), which this deployment runs without; use the predict route.';
-export const JOBS_UNAVAILABLE_DETAIL = 'The job store (Redis) is unreachable; retry shortly.';

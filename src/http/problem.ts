@@ -24,19 +24,48 @@ export function problemType(slug: string): string {
 }
 
 /**
- * An error the HTTP layer should answer as a problem. Thrown by pipes and guards; the
- * exception filter renders it. `detail` must never quote submitted texts.
+ * A kind of problem: its status, its `type` (`problemType(slug)`) and the title every problem of
+ * that status carries. Made by `problemKind` (src/http/problem-catalogue.ts), never by hand.
+ */
+export interface ProblemKind {
+  readonly status: number;
+  readonly slug: string;
+  readonly type: string;
+  readonly title: string;
+}
+
+export interface ProblemOptions {
+  /** Validation problems: every invalid part of the request. */
+  errors?: ProblemFieldError[];
+  /** Response headers the problem needs (`Retry-After`, `WWW-Authenticate`, …). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * An error the HTTP layer should answer as a problem of `kind`. Thrown by pipes, guards and
+ * services; the exception filter renders it. `detail` must never quote submitted texts.
  */
 export class ProblemError extends Error {
+  readonly status: number;
+  readonly slug: string;
+  readonly title: string;
+  readonly errors?: ProblemFieldError[];
+  readonly headers: Record<string, string>;
+
   constructor(
-    readonly status: number,
-    readonly slug: string,
-    readonly title: string,
+    readonly kind: ProblemKind,
     readonly detail: string,
-    readonly errors?: ProblemFieldError[],
-    readonly headers: Record<string, string> = {},
+    { errors, headers = {} }: ProblemOptions = {},
   ) {
     super(detail);
     this.name = 'ProblemError';
+    ({ status: this.status, slug: this.slug, title: this.title } = kind);
+    this.errors = errors;
+    this.headers = headers;
+  }
+
+  /** The same problem with more response headers (`Connection: close` for a refused upload). */
+  withHeaders(headers: Record<string, string>): ProblemError {
+    return new ProblemError(this.kind, this.detail, { errors: this.errors, headers: { ...this.headers, ...headers } });
   }
 }

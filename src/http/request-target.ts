@@ -1,3 +1,4 @@
+import { PROBLEM } from './problem-catalogue.js';
 import { ProblemError } from './problem.js';
 
 export const BAD_REQUEST_TARGET_DETAIL =
@@ -52,5 +53,5 @@ function encodingsAreNormal(path: string): boolean {
 
 /** The 400 for a target that is not a normal path; it never quotes the target. */
 export function badRequestTarget(): ProblemError {
-  return new ProblemError(400, 'bad-request-target', 'Bad Request', BAD_REQUEST_TARGET_DETAIL);
+  return new ProblemError(PROBLEM.badRequestTarget, BAD_REQUEST_TARGET_DETAIL);
 }

@@ -1,4 +1,4 @@
-/** Time source for the batcher, so tests can drive windows and deadlines by hand. */
+/** Time source for the token scheduler, so tests can drive batching windows and deadlines by hand. */
 export interface Clock {
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;

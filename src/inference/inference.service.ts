@@ -3,42 +3,30 @@ import { trace } from '@opentelemetry/api';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import type { UnavailableError } from '../common/unavailable-error.js';
-import { TooManyTokensError } from '../common/too-many-tokens-error.js';
+import type { Caller } from '../common/caller.js';
 import type { ModelOutput } from '../model/label-scores.js';
 import type { TokenizedTexts, TruncationSide } from '../model/token-sequences.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import { inSpan, SPAN, tracer } from '../telemetry/spans.js';
 import { systemClock } from './clock.js';
-import { TokenScheduler, type Priority, type SchedulerListener } from './token-scheduler.js';
+import { aggregateWindows, windowKey, type ChunkOptions } from './long-text.js';
+import { checkReadLimits } from './read-limits.js';
+import type { Classified, ReadOptions, TextClassifier } from './text-classifier.js';
+import { TokenScheduler, type SchedulerListener, type SubmitOptions } from './token-scheduler.js';
 
 /** How many times its expected time a model call may take before the worker counts as wedged. */
 const WATCHDOG_FACTOR = 10;
-
-export interface ClassifyOptions {
-  /** The unit of fairness (a tenant); without it the request is its own. */
-  flow?: string;
-  /** Identical texts are computed once only within one scope (a tenant), never across. */
-  scope?: string;
-  /** Aborted when the client hangs up (or its job is cancelled). */
-  signal?: AbortSignal;
-  /** Which end of a text longer than the model takes is cut (default right). */
-  truncation?: TruncationSide;
-  /** False: such a text is refused (TooManyTokensError) instead of cut. */
-  truncate?: boolean;
-  /** `bulk` (job chunks) only fills idle model time and is never refused; default `interactive`. */
-  priority?: Priority;
-}
 
 /** One row of logits, in the model's label order. */
 type Logits = readonly number[];
 
 /**
- * What request handlers call instead of the model: tokenizes on the tokenizer worker, then
- * hands the token sequences to the scheduler, which batches them by token cost, admits or
- * refuses from its cost model, keeps flows fair, and runs the model calls.
+ * The classifier behind the prediction cache: tokenizes on the tokenizer worker, then hands the
+ * token sequences to the scheduler, which batches them by token cost, admits or refuses from its
+ * cost model, keeps flows (callers) fair, and runs the model calls.
  */
 @Injectable()
-export class InferenceService {
+export class InferenceService implements TextClassifier {
   readonly scheduler: TokenScheduler<Logits>;
   private readonly listeners: SchedulerListener[] = [];
   private readonly bulkTokenizeSlice: number;
@@ -111,53 +99,124 @@ export class InferenceService {
     return refusal;
   }
 
+  /** Cut to the model's maximum from `truncation`'s side, or with `chunk` into windows. */
+  private tokenizeOnce(
+    texts: readonly string[],
+    truncation: TruncationSide,
+    chunk: ChunkOptions | undefined,
+  ): Promise<TokenizedTexts> {
+    return chunk ? this.model.tokenizeWindows(texts, chunk.stridePercent) : this.model.tokenize(texts, truncation);
+  }
+
   /**
    * The tokenizer worker takes one message at a time: bulk texts go in slices of one model call's
    * worth, so an interactive request's tokenization waits for at most one slice, not a whole chunk.
    */
-  private async tokenizeInSlices(texts: readonly string[], truncation: TruncationSide): Promise<TokenizedTexts> {
-    const tokenized: TokenizedTexts = { sequences: [], fullLengths: [] };
+  private async tokenizeInSlices(
+    texts: readonly string[],
+    truncation: TruncationSide,
+    chunk: ChunkOptions | undefined,
+  ): Promise<TokenizedTexts> {
+    const tokenized: TokenizedTexts = { sequences: [], fullLengths: [], ...(chunk ? { windowCounts: [] } : {}) };
     for (let start = 0; start < texts.length; start += this.bulkTokenizeSlice) {
-      const slice = await this.model.tokenize(texts.slice(start, start + this.bulkTokenizeSlice), truncation);
+      const slice = await this.tokenizeOnce(texts.slice(start, start + this.bulkTokenizeSlice), truncation, chunk);
       tokenized.sequences.push(...slice.sequences);
       tokenized.fullLengths.push(...slice.fullLengths);
+      tokenized.windowCounts?.push(...slice.windowCounts!);
     }
     return tokenized;
   }
 
-  /** The model's logits and the token count of each text, in order. */
-  async classify(texts: readonly string[], options: ClassifyOptions = {}): Promise<ModelOutput[]> {
-    // Before the model is ready, or when nothing could be admitted, fail before tokenizing.
-    const { maxSequenceLength } = this.model.requireInfo();
-    const refusal = options.priority === 'bulk' ? undefined : this.refuseEarly();
-    if (refusal) throw refusal;
+  /**
+   * The model's logits and the token count of each text, in order (with `chunk`, combined from its
+   * windows): tokenized on the tokenizer worker, checked against the request's limits, then
+   * scheduled. Every text comes from the model, a cache miss as the request sees it.
+   */
+  async classify(texts: readonly string[], caller: Caller, options: ReadOptions): Promise<Classified> {
     const truncation = options.truncation ?? 'right';
-    const { sequences, fullLengths } = await inSpan(SPAN.tokenize, {}, async (span) => {
+    const { chunk } = options;
+    const { maxSequenceLength } = options.model;
+    const tokenized = await inSpan(SPAN.tokenize, {}, async (span) => {
       const tokenized =
         options.priority === 'bulk'
-          ? await this.tokenizeInSlices(texts, truncation)
-          : await this.model.tokenize(texts, truncation);
+          ? await this.tokenizeInSlices(texts, truncation, chunk)
+          : await this.tokenizeOnce(texts, truncation, chunk);
       if (span.isRecording()) {
         let tokens = 0;
         for (const sequence of tokenized.sequences) tokens += sequence.length;
+        const long = tokenized.fullLengths.filter((length) => length > maxSequenceLength).length;
         span.setAttributes({
           'sentiment.tokenize.texts': texts.length,
           'sentiment.tokenize.tokens': tokens,
-          'sentiment.tokenize.truncated': tokenized.fullLengths.filter((length) => length > maxSequenceLength).length,
+          ...(chunk
+            ? { 'sentiment.tokenize.windows': tokenized.sequences.length, 'sentiment.tokenize.chunked': long }
+            : { 'sentiment.tokenize.truncated': long }),
         });
       }
       return tokenized;
     });
-    if (options.truncate === false) {
-      const over = fullLengths.flatMap((tokens, index) => (tokens > maxSequenceLength ? [{ index, tokens }] : []));
-      if (over.length > 0) throw new TooManyTokensError(over, maxSequenceLength);
-    }
-    // Identical texts share one computation only within one scope and one truncation side.
-    const prefix = `${options.scope ?? ''}\u0000${truncation}\u0000`;
+    const { sequences, fullLengths, windowCounts } = tokenized;
+    // Refused before any text is queued.
+    checkReadLimits(
+      fullLengths.map((tokens, i) => ({ tokens, windows: windowCounts?.[i] })),
+      options,
+    );
+    const submit = { flow: caller.flow, signal: options.signal?.(), priority: options.priority };
+    const outputs = chunk
+      ? await this.classifyWindows(
+          texts,
+          { sequences, fullLengths, windowCounts: windowCounts! },
+          chunk,
+          caller,
+          submit,
+        )
+      : await this.classifyTexts(texts, { sequences, fullLengths }, truncation, caller, submit);
+    return { outputs, sources: outputs.map(() => 'miss') };
+  }
+
+  /** Identical texts share one computation only within one cache scope and one truncation side. */
+  private async classifyTexts(
+    texts: readonly string[],
+    { sequences, fullLengths }: TokenizedTexts,
+    truncation: TruncationSide,
+    caller: Caller,
+    submit: SubmitOptions,
+  ): Promise<ModelOutput[]> {
+    const prefix = `${caller.cacheScope ?? ''}\u0000${truncation}\u0000`;
     const logits = await this.scheduler.submit(
       texts.map((text, i) => ({ key: prefix + text, tokens: sequences[i] })),
-      { flow: options.flow, signal: options.signal, priority: options.priority },
+      submit,
     );
     return logits.map((row, i) => ({ logits: row, tokens: fullLengths[i] }));
+  }
+
+  /**
+   * `long_text: "chunk"`: every window goes to the scheduler as a text of its own, in one submission
+   * (same flow, deadline and hang-up), so admission prices a long text as its windows and fairness
+   * interleaves them with other flows' texts; each text's answer is then combined from its windows.
+   */
+  private async classifyWindows(
+    texts: readonly string[],
+    { sequences, fullLengths, windowCounts }: Required<TokenizedTexts>,
+    chunk: ChunkOptions,
+    caller: Caller,
+    submit: SubmitOptions,
+  ): Promise<ModelOutput[]> {
+    const scope = caller.cacheScope ?? '';
+    const windows = texts.flatMap((text, i) =>
+      Array.from({ length: windowCounts[i] }, (_, window) => windowKey(scope, chunk.stridePercent, window, text)),
+    );
+    const logits = await this.scheduler.submit(
+      windows.map((key, w) => ({ key, tokens: sequences[w] })),
+      submit,
+    );
+    let first = 0;
+    return texts.map((_, i) => {
+      const count = windowCounts[i];
+      const rows = logits.slice(first, first + count);
+      const lengths = sequences.slice(first, first + count).map((sequence) => sequence.length);
+      first += count;
+      return { logits: aggregateWindows(rows, lengths), tokens: fullLengths[i], windows: count };
+    });
   }
 }

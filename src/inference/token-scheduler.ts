@@ -1,6 +1,6 @@
 import { context, ROOT_CONTEXT, trace, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import { TooCostlyError } from '../common/too-costly-error.js';
-import { UnavailableError } from '../common/unavailable-error.js';
+import { RETRY_AT_ONCE_SECONDS, UnavailableError } from '../common/unavailable-error.js';
 import { activeSpanContext, recordFailure, SPAN, tracer } from '../telemetry/spans.js';
 import { CallCostModel, type CallShape, type CostEstimator } from './call-cost-model.js';
 import type { Clock } from './clock.js';
@@ -12,7 +12,7 @@ export interface TokenSchedulerOptions {
   maxBatchTexts: number;
   /** How long the first queued text waits for company before a partial batch runs. */
   windowMs: number;
-  /** Model calls running at once (one per model worker). */
+  /** Model calls handed to the model worker at once (MAX_CONCURRENT_BATCHES). */
   maxConcurrentCalls: number;
   /** Tokens allowed to wait (a memory bound); past it requests are refused. */
   maxQueueTokens: number;
@@ -81,6 +81,8 @@ const JOIN_TOLERANCE = 0.1;
 const CHEAPEST_TEXT_TOKENS = 3;
 /** Starting estimate of real / padded tokens, corrected by every call. */
 const PRIOR_PADDING_EFFICIENCY = 0.9;
+/** One call's weight in the padding efficiency estimate: a moving average over about ten calls. */
+const PADDING_EFFICIENCY_WEIGHT = 0.1;
 
 interface Waiter<T> {
   request: PendingRequest<T>;
@@ -195,11 +197,6 @@ export class TokenScheduler<T> {
   /** Tokens of the interactive texts waiting for a model call. */
   get queuedTokens(): number {
     return this.interactive.pendingTokens;
-  }
-
-  /** Bulk texts waiting for idle model time. */
-  get queuedBulkTexts(): number {
-    return this.bulk.pendingTexts;
   }
 
   /**
@@ -519,7 +516,9 @@ export class TokenScheduler<T> {
     const ok = 'results' in outcome;
     if (ok) {
       this.costModel.observe(shape, seconds);
-      this.paddingEfficiency = this.paddingEfficiency * 0.9 + (realTokens / paddedTokens) * 0.1;
+      this.paddingEfficiency =
+        this.paddingEfficiency * (1 - PADDING_EFFICIENCY_WEIGHT) +
+        (realTokens / paddedTokens) * PADDING_EFFICIENCY_WEIGHT;
     }
     this.listener.onCall?.({ texts: batch.length, realTokens, paddedTokens, seconds, ok });
     batch.forEach((entry, i) => {
@@ -644,11 +643,15 @@ function refusalReason(error: Error): RefusalReason {
 }
 
 function cancelled(): UnavailableError {
-  return new UnavailableError('The client closed the request.', 1, 'cancelled');
+  return new UnavailableError('The client closed the request.', RETRY_AT_ONCE_SECONDS, 'cancelled');
 }
 
 function modelFailure(cause: Error): UnavailableError {
-  const error = new UnavailableError('The model failed on this batch; retry the request.', 1, 'inference-failed');
+  const error = new UnavailableError(
+    'The model failed on this batch; retry the request.',
+    RETRY_AT_ONCE_SECONDS,
+    'inference-failed',
+  );
   error.cause = cause;
   return error;
 }

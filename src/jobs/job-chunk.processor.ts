@@ -1,18 +1,18 @@
 import { Inject, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Span } from '@opentelemetry/api';
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
+import { TooManyWindowsError } from '../common/too-many-windows-error.js';
 import { UnavailableError } from '../common/unavailable-error.js';
 import { ProblemError } from '../http/problem.js';
 import { ShutdownState } from '../health/shutdown-state.js';
 import { RedisClients } from '../redis/redis-clients.js';
-import { RedisOutageLog } from '../redis/redis-outage.js';
 import { SentimentService } from '../sentiment/sentiment.service.js';
 import { inSpan, SPAN, spanContextOf } from '../telemetry/spans.js';
 import { JOB_CHUNK_QUEUE, JOB_STORE, type ChunkData } from './job-queue.js';
-import type { JobStore } from './job-store.js';
+import type { JobStore, StoredText } from './job-store.js';
 
 /**
  * A replica that dies mid-chunk stops renewing the chunk's lock; after `LOCK_MS` another replica's
@@ -30,12 +30,30 @@ const MAX_STALLS = 3;
  * or paths) is summarised, and the service log keeps the cause under the job's id.
  */
 export function jobErrorSummary(chunk: number, attempts: number, error: Error): string {
+  if (error instanceof RefusedTextsError) return `chunk ${chunk} failed: ${error.message}`;
   const reason =
     error instanceof UnavailableError || error instanceof ProblemError
       ? error.message
       : 'an internal error (the service log has its cause under this job id)';
   return `chunk ${chunk} failed ${attempts} times: ${reason}`;
 }
+
+/**
+ * Texts of a chunk its job's options refuse (with `long_text=chunk`, a text needing more than
+ * LONG_TEXT_MAX_WINDOWS windows): every try would refuse them again, so the job fails at once
+ * (BullMQ does not retry an UnrecoverableError). Names lines and counts, never a text.
+ */
+export class RefusedTextsError extends UnrecoverableError {
+  constructor(error: TooManyWindowsError, texts: readonly StoredText[]) {
+    const shown = error.texts.slice(0, MAX_REFUSED_LINES_NAMED);
+    const lines = shown.map(({ index, windows }) => `line ${texts[index][2]} needs ${windows} windows`).join(', ');
+    const more = error.texts.length > shown.length ? ` (and ${error.texts.length - shown.length} more)` : '';
+    super(`${lines}${more} with long_text "chunk", more than LONG_TEXT_MAX_WINDOWS (${error.limit})`);
+  }
+}
+
+/** A failed job's error names at most this many refused lines. */
+const MAX_REFUSED_LINES_NAMED = 5;
 
 /**
  * What became of a chunk: its results recorded; or none, because its job had ended, a run before
@@ -59,7 +77,6 @@ export class BulkWork {
 @Processor(JOB_CHUNK_QUEUE, { lockDuration: LOCK_MS, stalledInterval: STALLED_CHECK_MS, maxStalledCount: MAX_STALLS })
 export class JobChunkProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('JobWorker');
-  private readonly outage = new RedisOutageLog(this.logger, 'jobs-queue', 'chunks wait until Redis is back');
 
   constructor(
     private readonly sentiment: SentimentService,
@@ -85,7 +102,7 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
    * without waiting for it, and BullMQ's connections are dropped if Redis does not let it close.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.clients.close('jobs-queue', () => this.worker.close(true));
+    await this.clients.close(['jobs-worker', 'jobs-queue'], () => this.worker.close(true));
   }
 
   async process(chunkJob: Job<ChunkData>): Promise<void> {
@@ -116,10 +133,16 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
     if (!texts) return 'recorded-before';
     span.setAttribute('sentiment.job.chunk.texts', texts.length);
     await this.store.markStarted(jobId, Date.now());
-    const { predictions, cacheHits } = await this.sentiment.predictBulk(
-      texts.map(([text]) => text),
-      { cacheTenant: job.cacheTenant || undefined, flow: job.account },
-    );
+    const { predictions, cacheHits } = await this.sentiment
+      .predictBulk(
+        texts.map(([text]) => text),
+        // The job's owner as a caller: its cache scope, and its account as the flow, so jobs are fair between accounts.
+        { cacheScope: job.cacheTenant || undefined, flow: job.account },
+        job.longText,
+      )
+      .catch((error: unknown) => {
+        throw error instanceof TooManyWindowsError ? new RefusedTextsError(error, texts) : error;
+      });
     const lines = texts
       .map(
         ([, id, line], i) =>
@@ -138,10 +161,11 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
     return 'recorded';
   }
 
-  /** A chunk out of tries fails its job, with the reason as its error summary. */
+  /** A chunk out of tries (or refused outright) fails its job, with the reason as its error summary. */
   @OnWorkerEvent('failed')
   async onFailed(chunkJob: Job<ChunkData> | undefined, error: Error): Promise<void> {
-    if (!chunkJob || chunkJob.attemptsMade < (chunkJob.opts.attempts ?? 1)) return;
+    if (!chunkJob) return;
+    if (chunkJob.attemptsMade < (chunkJob.opts.attempts ?? 1) && !(error instanceof RefusedTextsError)) return;
     const job = await this.store.get(chunkJob.data.jobId).catch(() => undefined);
     if (!job) return;
     const summary = jobErrorSummary(chunkJob.data.chunk, chunkJob.attemptsMade, error);
@@ -151,14 +175,14 @@ export class JobChunkProcessor extends WorkerHost implements OnApplicationBootst
     }
   }
 
-  /** Without a listener a lost Redis connection would crash the process; one warning per outage. */
+  /**
+   * Without a listener a worker error would crash the process. BullMQ passes its connections'
+   * errors on here, and what fails during an outage fails because of it: the Redis module says so
+   * once per outage (roles `jobs-queue`, `jobs-worker`). Anything else is the worker's own.
+   */
   @OnWorkerEvent('error')
   onError(error: Error): void {
-    this.outage.failed(error);
-  }
-
-  @OnWorkerEvent('ready')
-  onReady(): void {
-    this.outage.recovered();
+    if (this.clients.inOutage('jobs-queue', 'jobs-worker')) return;
+    this.logger.warn({ msg: 'job worker error', error: error.message });
   }
 }

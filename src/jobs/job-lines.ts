@@ -1,6 +1,7 @@
 import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { UnavailableError } from '../common/unavailable-error.js';
+import { PROBLEM } from '../http/problem-catalogue.js';
 import { ProblemError } from '../http/problem.js';
 import { unknownFieldErrors } from '../sentiment/predict-request.pipe.js';
 import { textError } from '../sentiment/text-rules.js';
@@ -228,13 +229,11 @@ function lineTooLong(line: number, maxLine: number): ProblemError {
 
 function invalidLine(line: number, errors: { path: string; message: string }[]): ProblemError {
   return new ProblemError(
-    422,
-    'validation',
-    'Unprocessable Content',
+    PROBLEM.validation,
     line === 0
       ? 'The body is not a valid job; nothing was created.'
       : `Line ${line} is not a valid job line; nothing was created.`,
-    errors,
+    { errors },
   );
 }
 
@@ -258,12 +257,9 @@ export function refusedMidBody(error: unknown, body: Readable): unknown {
     });
   }
   if (!(error instanceof ProblemError)) return error;
-  return new ProblemError(error.status, error.slug, error.title, error.detail, error.errors, {
-    ...error.headers,
-    connection: 'close',
-  });
+  return error.withHeaders({ connection: 'close' });
 }
 
 function jobTooLarge(detail: string): ProblemError {
-  return new ProblemError(413, 'payload-too-large', 'Payload Too Large', `${detail} Nothing was created.`);
+  return new ProblemError(PROBLEM.payloadTooLarge, `${detail} Nothing was created.`);
 }

@@ -1,9 +1,9 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
 import type { Queue } from 'bullmq';
 import type { Counter, Gauge } from 'prom-client';
 import { METRIC } from '../metrics/metric-names.js';
+import { counterProvider, gaugeProvider } from '../metrics/metrics-registry.js';
 import { BulkWork } from './job-chunk.processor.js';
 import { JOB_CHUNK_QUEUE } from './job-queue.js';
 import { JobsService } from './jobs.service.js';
@@ -50,9 +50,9 @@ export class JobQueueStats implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-/** Job metrics, registered only when jobs run (with Redis). */
+/** Job metrics, registered on the app's registry only when jobs run (with Redis). */
 export const JOB_METRIC_PROVIDERS = [
-  makeCounterProvider({
+  counterProvider({
     name: METRIC.jobs,
     help: 'Jobs that reached a state, counted by the replica that moved them: submitted, completed, failed, cancelled.',
     labelNames: ['state'],
@@ -65,7 +65,7 @@ export const JOB_METRIC_PROVIDERS = [
       this.inc({ state: 'failed' }, work.failedJobs);
     },
   }),
-  makeCounterProvider({
+  counterProvider({
     name: METRIC.jobTexts,
     help: "Job texts answered by this replica's bulk workers (rate() of it is bulk throughput).",
     inject: [BulkWork],
@@ -74,7 +74,7 @@ export const JOB_METRIC_PROVIDERS = [
       this.inc(work.texts);
     },
   }),
-  makeGaugeProvider({
+  gaugeProvider({
     name: METRIC.jobChunks,
     help: 'Job chunks in the shared queue (every replica sees the same), by state: waiting, active, delayed (retry backoff).',
     labelNames: ['state'],
@@ -83,7 +83,7 @@ export const JOB_METRIC_PROVIDERS = [
       for (const state of CHUNK_STATES) this.set({ state }, stats.chunks[state]);
     },
   }),
-  makeGaugeProvider({
+  gaugeProvider({
     name: METRIC.jobQueueAge,
     help: 'Seconds the oldest waiting job chunk has waited (0 when none waits).',
     inject: [JobQueueStats],

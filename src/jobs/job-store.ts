@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import type { LongTextMode } from '../inference/long-text.js';
 
 /** A job's life: waiting for a worker, worked on, and one of the three ends. */
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -27,6 +28,8 @@ export interface JobRecord {
   error?: string;
   /** Its chunks are on the queue: false only while its submission is still queueing them. */
   chunksQueued: boolean;
+  /** How every chunk reads texts longer than the model's window (the submission's `long_text`). */
+  longText: LongTextMode;
 }
 
 /** One text of a chunk as stored: [text, the caller's id or null, its line]. */
@@ -325,7 +328,7 @@ export class JobStore {
    * same step; returns how many of the account's chunks wait before this job's.
    */
   async create(submission: Submission, record: JobRecord, bodyHash: string): Promise<number> {
-    const { id, owner, account, cacheTenant, state, total, chunks, createdAt } = record;
+    const { id, owner, account, cacheTenant, state, total, chunks, createdAt, longText } = record;
     const fields = {
       owner,
       account,
@@ -338,6 +341,7 @@ export class JobStore {
       chunksDone: 0,
       createdAt,
       chunksQueued: 0,
+      longText,
     };
     const keyed = submission.idempotencyKey !== undefined;
     return (await this.withStoreKeys(
@@ -386,6 +390,8 @@ export class JobStore {
       error: fields.error || undefined,
       // Jobs stored before this flag existed had their chunks queued when they were created.
       chunksQueued: fields.chunksQueued !== '0',
+      // Jobs stored before `long_text` existed were truncated.
+      longText: fields.longText === 'chunk' ? 'chunk' : 'truncate',
     };
   }
 

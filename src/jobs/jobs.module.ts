@@ -1,12 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import { reconnectDelayMs } from '../redis/redis-client.js';
 import { RedisClients } from '../redis/redis-clients.js';
-import { jobsRedisEndpoint, type RedisEndpoint } from '../redis/redis-endpoint.js';
-import { RedisOutageLog } from '../redis/redis-outage.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { HealthModule } from '../health/health.module.js';
+import { MetricsRegistryModule } from '../metrics/metrics-registry.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { SentimentModule } from '../sentiment/sentiment.module.js';
@@ -20,11 +18,11 @@ import { JobsService } from './jobs.service.js';
 
 /**
  * Bulk scoring jobs on BullMQ. With `JOBS_REDIS_URL` (or `REDIS_URL`), the queue, this replica's
- * chunk worker and the job store; BullMQ gets ioredis connections of its own (a worker blocks on
- * its connection while it waits for chunks, which the shared node-redis client, with its 50 ms
- * breaker timeout, must never do), and the job store has one that fails fast. All of them come
- * from {@link RedisClients}, so shutdown can drop them whatever Redis does. Without Redis the
- * routes exist and answer 501.
+ * chunk worker and the job store; BullMQ gets a connection of its own (a worker blocks on its
+ * connection while it waits for chunks, which the cache's client, with its 50 ms breaker timeout,
+ * must never do), and the job store has one that fails fast. Both are asked of
+ * {@link RedisClients} by role (`jobs-queue`, `jobs-store`), which applies the Redis policy and
+ * drops them at shutdown whatever Redis does. Without Redis the routes exist and answer 501.
  */
 @Module({})
 export class JobsModule {
@@ -37,17 +35,13 @@ export class JobsModule {
       imports: [
         SentimentModule,
         HealthModule,
+        MetricsRegistryModule,
         RedisModule,
         BullModule.forRootAsync({
           imports: [RedisModule],
-          inject: [RedisClients, SETTINGS],
-          // Reconnects as soon as the other clients do (BullMQ's own backoff grows to 20 s). BullMQ
-          // needs no retry limit per command: a worker's blocking read waits out an outage.
-          useFactory: (clients: RedisClients, current: Settings) => ({
-            connection: clients.ioredis('jobs-queue', jobsRedisEndpoint(current)!, {
-              maxRetriesPerRequest: null,
-              retryStrategy: reconnectDelayMs,
-            }),
+          inject: [RedisClients],
+          useFactory: (clients: RedisClients) => ({
+            connection: clients.jobsQueue(),
             prefix: JOB_QUEUE_PREFIX,
             // Producer and consumer spans (bullmq-otel), the job's trace carried in its data; none when tracing is off.
             telemetry: bullmqTelemetry(),
@@ -60,8 +54,7 @@ export class JobsModule {
         {
           provide: JOB_STORE,
           inject: [SETTINGS, RedisClients],
-          useFactory: (current: Settings, clients: RedisClients) =>
-            jobStore(jobStoreClient(clients, jobsRedisEndpoint(current)!), current),
+          useFactory: (current: Settings, clients: RedisClients) => jobStore(clients.jobsStore(), current),
         },
         JobsService,
         { provide: JOBS, useExisting: JobsService },
@@ -93,19 +86,4 @@ function jobStore(client: Redis | Cluster, settings: Settings): JobStore {
     );
   });
   return store;
-}
-
-/** The job store's connection: no offline queue, one try per command, reconnecting in the background. */
-function jobStoreClient(clients: RedisClients, endpoint: RedisEndpoint): Redis | Cluster {
-  const outage = new RedisOutageLog(new Logger('Jobs'), 'jobs-store', 'job routes answer 503 until it is back');
-  const client = clients.ioredis('jobs-store', endpoint, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    retryStrategy: reconnectDelayMs,
-  });
-  // Without a listener ioredis reports every failed reconnect; one warning per outage (never the URL).
-  client.on('error', (error: Error) => outage.failed(error));
-  client.on('ready', () => outage.recovered());
-  return client;
 }

@@ -6,13 +6,14 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { PRIORITY_LIMIT, type Queue } from 'bullmq';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
-import { UnavailableError } from '../common/unavailable-error.js';
-import { JOBS_UNAVAILABLE_DETAIL } from '../http/problem-details.js';
+import { RETRY_AT_ONCE_SECONDS, UnavailableError } from '../common/unavailable-error.js';
 import { ProblemError } from '../http/problem.js';
 import { RedisClients } from '../redis/redis-clients.js';
 import { settleWithin } from '../common/settle-within.js';
+import type { LongTextMode } from '../inference/long-text.js';
 import { activeSpanContext, traceparentOf } from '../telemetry/spans.js';
 import { readJobLines, refusedMidBody } from './job-lines.js';
+import { accountOverQuotaDetail, JOB_NOT_FOUND_DETAIL, JOB_PROBLEM, JOBS_UNAVAILABLE_DETAIL } from './job-problems.js';
 import {
   CHUNK_ATTEMPTS,
   CHUNK_BACKOFF_MS,
@@ -40,6 +41,11 @@ export interface JobCaller {
   cacheTenant?: string;
 }
 
+/** Options of a whole job, from the submission's query: every chunk is answered with them. */
+export interface JobOptions {
+  longText: LongTextMode;
+}
+
 export interface Submitted {
   job: JobRecord;
   /** False when an Idempotency-Key named a job submitted before. */
@@ -62,7 +68,12 @@ export function jobPriority(waitingBefore: number, chunks: number): number {
 const ROLL_BACK_QUEUE_MS = 2000;
 /** How long a retry with an Idempotency-Key waits for the submission holding the key to queue its job. */
 const CONCURRENT_SUBMISSION_WAIT_MS = 10_000;
+/** How often it reads the key meanwhile: short next to a submission's time, one small Redis read each. */
 const CONCURRENT_SUBMISSION_POLL_MS = 50;
+/** A Redis that evicts keys stays refused until an operator changes its policy: minutes, not seconds. */
+const STORE_REFUSED_RETRY_SECONDS = 60;
+/** An unreachable Redis is reconnected to within seconds (src/redis/redis-client.ts's backoff). */
+const STORE_UNREACHABLE_RETRY_SECONDS = 5;
 
 /**
  * Bulk jobs: takes an NDJSON submission apart into chunks staged in Redis and queued on BullMQ for
@@ -93,24 +104,38 @@ export class JobsService implements OnApplicationShutdown {
    * Stages the body chunk by chunk as it arrives (memory holds one chunk), each chunk's bytes
    * reserved in the owner's quota before it is stored, then creates the job and queues its chunks.
    * A refusal or failure at any step removes everything this submission stored. An Idempotency-Key
-   * binds the job to the body's SHA-256: the same key with the same body answers the same job, with
-   * another body 422.
+   * binds the job to the body's SHA-256 and its options: the same key with the same body and options
+   * answers the same job, with another body or options 422.
    */
-  async submit(caller: JobCaller, body: Readable, idempotencyKey?: string): Promise<Submitted> {
+  async submit(
+    caller: JobCaller,
+    body: Readable,
+    idempotencyKey?: string,
+    options: JobOptions = { longText: 'truncate' },
+  ): Promise<Submitted> {
     try {
       const { owner, account } = caller;
-      return await this.submitBody({ id: randomUUID(), owner, account, idempotencyKey }, caller, body);
+      return await this.submitBody({ id: randomUUID(), owner, account, idempotencyKey }, caller, body, options);
     } catch (error) {
       throw refusedMidBody(error, body);
     }
   }
 
-  private async submitBody(submission: Submission, caller: JobCaller, body: Readable): Promise<Submitted> {
+  private async submitBody(
+    submission: Submission,
+    caller: JobCaller,
+    body: Readable,
+    options: JobOptions,
+  ): Promise<Submitted> {
     this.usable();
     const { id, owner, account, idempotencyKey } = submission;
     const { maxTexts, maxBytes, chunkTexts, storedBytesPerKey } = this.settings.jobs;
     const limits = { maxTexts, maxBytes, maxTextChars: this.settings.maxTextChars };
     const digest = createHash('sha256');
+    // What an Idempotency-Key is bound to: the body, and the options when not the defaults (so a
+    // binding made before options existed still names its job).
+    const submissionHash = () =>
+      digest.digest('hex') + (options.longText === 'truncate' ? '' : `;long_text=${options.longText}`);
     if (idempotencyKey !== undefined) {
       const bound = await this.guarded(this.store.claimIdempotencyKey(submission));
       if (bound) {
@@ -118,7 +143,7 @@ export class JobsService implements OnApplicationShutdown {
         // not stored, to tell a retry (same body: its job) from a different submission (422).
         for await (const group of readJobLines(body, limits, chunkTexts, digest)) void group;
         const { job, bodyHash } = await this.settledBinding(owner, idempotencyKey);
-        if (bodyHash !== digest.digest('hex')) throw idempotencyKeyReused();
+        if (bodyHash !== submissionHash()) throw idempotencyKeyReused();
         return { job, created: false };
       }
     }
@@ -149,8 +174,9 @@ export class JobsService implements OnApplicationShutdown {
         cacheHits: 0,
         createdAt: Date.now(),
         chunksQueued: false,
+        longText: options.longText,
       };
-      const waitingBefore = await this.guarded(this.store.create(submission, job, digest.digest('hex')));
+      const waitingBefore = await this.guarded(this.store.create(submission, job, submissionHash()));
       queuedChunks = job.chunks;
       await this.guarded(this.enqueue(job, waitingBefore));
       await this.guarded(this.store.markQueued(id));
@@ -245,7 +271,8 @@ export class JobsService implements OnApplicationShutdown {
 
   /** Refuses the call while the store's Redis is refused (it would evict jobs). */
   private usable(): void {
-    if (this.store.refusal) throw new UnavailableError(this.store.refusal, 60, 'jobs-unavailable');
+    if (this.store.refusal)
+      throw new UnavailableError(this.store.refusal, STORE_REFUSED_RETRY_SECONDS, 'jobs-unavailable');
   }
 
   /** Redis trouble is a 503: unlike the cache, job state cannot be skipped. */
@@ -256,18 +283,13 @@ export class JobsService implements OnApplicationShutdown {
     } catch (error) {
       if (error instanceof ProblemError) throw error;
       this.logger.warn({ msg: 'job store unreachable', error: (error as Error).message });
-      throw new UnavailableError(JOBS_UNAVAILABLE_DETAIL, 5, 'jobs-unavailable');
+      throw new UnavailableError(JOBS_UNAVAILABLE_DETAIL, STORE_UNREACHABLE_RETRY_SECONDS, 'jobs-unavailable');
     }
   }
 }
 
 export function jobNotFound(): ProblemError {
-  return new ProblemError(
-    404,
-    'job-not-found',
-    'Not Found',
-    'No job with this id belongs to this caller (its API key, or without API keys its Job-Token).',
-  );
+  return new ProblemError(JOB_PROBLEM.notFound, JOB_NOT_FOUND_DETAIL);
 }
 
 /** Another submission with the same Idempotency-Key failed or is still running: a retry sorts it out. */
@@ -275,7 +297,7 @@ function concurrentSubmissionFailed(): UnavailableError {
   return new UnavailableError(
     'Another submission with this Idempotency-Key has not finished (or failed); retry after `Retry-After` seconds. ' +
       'Nothing was created.',
-    1,
+    RETRY_AT_ONCE_SECONDS,
     'jobs-unavailable',
   );
 }
@@ -283,9 +305,7 @@ function concurrentSubmissionFailed(): UnavailableError {
 /** The same Idempotency-Key with another body: a different submission, never the first one's job. */
 function idempotencyKeyReused(): ProblemError {
   return new ProblemError(
-    422,
-    'idempotency-key-reused',
-    'Unprocessable Content',
+    JOB_PROBLEM.idempotencyKeyReused,
     'This Idempotency-Key was sent before with a different body; use a new key for a new submission. Nothing was created.',
   );
 }
@@ -294,23 +314,15 @@ function quotaRefusal(refusal: Refusal, quota: number): Error {
   switch (refusal.reason) {
     case 'job-over-quota':
       return new ProblemError(
-        413,
-        'job-quota-exceeded',
-        'Payload Too Large',
+        JOB_PROBLEM.jobOverQuota,
         `This job alone would hold more than JOB_STORED_BYTES_PER_KEY (${quota} bytes of texts and results) ` +
           'in the job store; split it into smaller jobs. Nothing was created.',
       );
     case 'account-over-quota': {
       const seconds = Math.max(1, Math.ceil((refusal.retryAt - Date.now()) / 1000));
-      return new ProblemError(
-        409,
-        'job-quota-exceeded',
-        'Conflict',
-        `This caller's unexpired jobs would hold more than JOB_STORED_BYTES_PER_KEY (${quota} bytes of texts and ` +
-          'results); cancel a job or retry after `Retry-After` seconds. Nothing was created.',
-        undefined,
-        { 'Retry-After': String(seconds) },
-      );
+      return new ProblemError(JOB_PROBLEM.accountOverQuota, accountOverQuotaDetail(quota), {
+        headers: { 'Retry-After': String(seconds) },
+      });
     }
     case 'store-full':
       return new UnavailableError(

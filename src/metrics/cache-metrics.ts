@@ -1,9 +1,9 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Histogram } from 'prom-client';
 import { CacheStats } from '../cache/cache-stats.js';
 import { traceExemplar } from './exemplars.js';
 import { METRIC } from './metric-names.js';
+import { InjectMetric } from './metrics-registry.js';
 
 /** Times every call to the cache store, from the cache's operation hook. */
 @Injectable()

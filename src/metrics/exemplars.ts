@@ -1,14 +1,5 @@
 import { TraceFlags, trace } from '@opentelemetry/api';
-import type { Provider } from '@nestjs/common';
-import { getToken } from '@willsoto/nestjs-prometheus';
-import {
-  Histogram,
-  Registry,
-  register,
-  type HistogramConfiguration,
-  type Metric,
-  type OpenMetricsContentType,
-} from 'prom-client';
+import { Registry, type Metric, type OpenMetricsContentType } from 'prom-client';
 
 /** The exemplar labels of an observation: the trace it was made in, so a dashboard can open that trace. */
 export type TraceExemplar = { trace_id: string } | Record<string, never>;
@@ -24,25 +15,6 @@ export function traceExemplar(): TraceExemplar {
   const context = trace.getActiveSpan()?.spanContext();
   if (!context || (context.traceFlags & TraceFlags.SAMPLED) === 0) return NO_EXEMPLAR;
   return { trace_id: context.traceId };
-}
-
-/**
- * A latency histogram that keeps an exemplar per bucket, in prom-client's process-wide registry like
- * the library's providers (and reused from it by name the same way). prom-client refuses exemplars
- * on a metric constructed into a Prometheus-format registry, because that format cannot carry them;
- * it is registered after construction instead, and only the OpenMetrics exposition prints them.
- */
-export function makeExemplarHistogramProvider(configuration: HistogramConfiguration<string>): Provider {
-  return {
-    provide: getToken(configuration.name),
-    useFactory: () => {
-      const existing = register.getSingleMetric(configuration.name);
-      if (existing) return existing;
-      const histogram = new Histogram({ ...configuration, enableExemplars: true, registers: [] });
-      register.registerMetric(histogram);
-      return histogram;
-    },
-  };
 }
 
 /**

@@ -1,10 +1,10 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyInstance } from 'fastify';
 import type { Counter, Histogram } from 'prom-client';
 import { traceExemplar } from './exemplars.js';
 import { METRIC, METRICS_PATH } from './metric-names.js';
+import { InjectMetric } from './metrics-registry.js';
 
 /** Route label for requests no route matched, so unknown URLs cannot grow the label set. */
 export const UNMATCHED_ROUTE = 'unmatched';

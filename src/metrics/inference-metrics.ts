@@ -1,10 +1,10 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
 import { InferenceService } from '../inference/inference.service.js';
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import { traceExemplar } from './exemplars.js';
 import { METRIC } from './metric-names.js';
+import { InjectMetric } from './metrics-registry.js';
 
 /** Feeds the model call metrics from the model's call hook, and the scheduler's from its listener. */
 @Injectable()

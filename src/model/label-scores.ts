@@ -19,6 +19,8 @@ export interface ModelOutput {
   logits: readonly number[];
   /** Tokens of the whole text, special tokens included: more than the model's maximum means it was cut. */
   tokens: number;
+  /** Only for a text read in windows (`long_text: "chunk"`): how many; its logits combine theirs. */
+  windows?: number;
 }
 
 /**

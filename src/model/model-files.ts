@@ -12,6 +12,11 @@ export function modelFolder(modelDir: string, modelId: string): string {
   return join(modelDir, ...modelId.split('/'));
 }
 
+/** The ONNX file of `modelId` in `dtype` under `modelDir`. */
+export function onnxPath(modelDir: string, modelId: string, dtype: ModelDtype): string {
+  return join(modelFolder(modelDir, modelId), onnxFileName(dtype));
+}
+
 export function hasLocalModel(modelDir: string, modelId: string, dtype: ModelDtype): boolean {
   const folder = modelFolder(modelDir, modelId);
   return ['config.json', 'tokenizer.json', onnxFileName(dtype)].every((file) => existsSync(join(folder, file)));

@@ -1,8 +1,10 @@
-import type { ModelInfo, ModelRuntimeOptions, TimedCall } from './model-runtime.js';
+import type { TimedCall } from './calibration.js';
+import type { ModelLoadOptions } from './model-resolution.js';
+import type { ModelInfo } from './model-session.js';
 import type { TruncationSide } from './token-sequences.js';
 
 /** What the model worker is started with. */
-export type ModelWorkerData = ModelRuntimeOptions;
+export type ModelWorkerData = ModelLoadOptions;
 
 /** Messages from the service to the model worker: one model call on token sequences. */
 export interface ToWorker {
@@ -35,10 +37,20 @@ export interface ToTokenizer {
   id: number;
   texts: string[];
   truncation: TruncationSide;
+  /** Set: cut long texts into overlapping windows sharing this % of a window (token-windows.ts), `truncation` unused. */
+  windowStridePercent?: number;
 }
 
 export type FromTokenizer =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
-  | { type: 'tokens'; id: number; ids: Int32Array; lengths: Int32Array; fullLengths: Int32Array }
+  | {
+      type: 'tokens';
+      id: number;
+      ids: Int32Array;
+      lengths: Int32Array;
+      fullLengths: Int32Array;
+      /** Only for a windowed call: each text's window count. */
+      windowCounts?: Int32Array;
+    }
   | { type: 'error'; id: number; message: string };

@@ -1,10 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { UnavailableError } from '../common/unavailable-error.js';
 import type { TokenizedTexts, TruncationSide } from './token-sequences.js';
-import type { ModelInfo, TimedCall } from './model-runtime.js';
+import type { TimedCall } from './calibration.js';
+import type { ModelInfo } from './model-session.js';
 import { ModelWorkerClient, type WorkerLoss } from './model-worker-client.js';
 
-export type { ModelInfo, ModelSource, TimedCall } from './model-runtime.js';
+export type { ModelInfo } from './model-session.js';
 export type ModelState = 'loading' | 'ready' | 'failed';
 /** Called after each model call with how many texts it carried, how long it took and whether it failed. */
 export type ModelCallListener = (batchSize: number, seconds: number, failed: boolean) => void;
@@ -15,7 +16,8 @@ const LOADING_RETRY_AFTER_SECONDS = 5;
 /**
  * The DistilBERT sentiment model as the rest of the app sees it: loads once in the background
  * (on worker threads run by ModelWorkerClient), reports its state and info, tokenizes texts and
- * classifies batches of token sequences.
+ * classifies batches of token sequences. The one owner of the model's state (loading, ready,
+ * failed, beyond repair, restarts), kept from what ModelWorkerClient reports.
  */
 @Injectable()
 export class SentimentModel {
@@ -24,6 +26,7 @@ export class SentimentModel {
   private loaded?: ModelInfo;
   private failure?: Error;
   private gaveUp = false;
+  private restartCount = 0;
   private readonly callListeners: ModelCallListener[] = [];
   private readonly readyListeners: ((calibration: TimedCall[]) => void)[] = [];
 
@@ -39,16 +42,17 @@ export class SentimentModel {
   }
 
   /**
-   * True once the model worker was lost and MODEL_MAX_RESTARTS restarts in a row did not bring it
-   * back: the process cannot recover by itself, so liveness fails and the orchestrator replaces it.
+   * True once the model worker or the tokenizer worker was lost and MODEL_MAX_RESTARTS restarts in
+   * a row did not bring it back: the process cannot recover by itself, so liveness fails and the
+   * orchestrator replaces it.
    */
   get beyondRepair(): boolean {
     return this.gaveUp;
   }
 
-  /** Model worker restarts since the process started (crashed, wedged or failed to reload). */
+  /** Worker restarts since the process started (model worker: crashed, wedged or failed to reload; tokenizer worker: crashed). */
   get restarts(): number {
-    return this.workers.restarts;
+    return this.restartCount;
   }
 
   /** Why loading failed, with what to do about it; undefined unless `state` is 'failed'. */
@@ -94,6 +98,21 @@ export class SentimentModel {
   }
 
   /**
+   * Token ids of each text cut into windows the model takes whole, consecutive windows sharing
+   * `stridePercent` % of a window (src/model/token-windows.ts): every window, text after text, and
+   * each text's window count.
+   */
+  async tokenizeWindows(
+    texts: readonly string[],
+    stridePercent: number,
+  ): Promise<TokenizedTexts & { windowCounts: number[] }> {
+    this.requireInfo();
+    const { windowCounts, ...tokenized } = await this.workers.tokenize(texts, 'right', stridePercent);
+    if (!windowCounts) throw new Error('the tokenizer worker answered a windowed call without window counts');
+    return { ...tokenized, windowCounts };
+  }
+
+  /**
    * One model call on token sequences from `tokenize`: one row of logits (in label order) per
    * sequence, in order. A call not answered within `timeoutMs` fails, and its worker is replaced.
    */
@@ -112,7 +131,10 @@ export class SentimentModel {
     }
   }
 
-  /** Called each time a model (re)loads, with the calls it timed at load (to calibrate cost estimates). */
+  /**
+   * Called each time the model is ready again, with the calls it timed at load (to calibrate cost
+   * estimates): none after only its tokenizer worker was restarted.
+   */
   onReady(listener: (calibration: TimedCall[]) => void): void {
     this.readyListeners.push(listener);
   }
@@ -139,7 +161,10 @@ export class SentimentModel {
   /** A lost worker takes the model out of service; unless it is being restarted, the failure stays visible in `state`. */
   private stopped(error: Error, loss: WorkerLoss): void {
     this.loaded = undefined;
-    if (loss === 'restarting') return;
+    if (loss === 'restarting') {
+      this.restartCount++;
+      return;
+    }
     this.failure = error;
     this.gaveUp = loss === 'beyond-repair';
   }

@@ -38,12 +38,29 @@ export type TruncationSide = 'right' | 'left';
 export interface TokenizedTexts {
   sequences: Int32Array[];
   fullLengths: number[];
+  /**
+   * Only when texts were cut into windows (token-windows.ts): how many windows each text has;
+   * `sequences` then holds every window, text after text.
+   */
+  windowCounts?: number[];
 }
 
 /** Token sequences cut to the model's maximum, and how long each text was before the cut (packed for a worker message). */
 export interface Tokenized extends PackedSequences {
   /** Each text's whole length in tokens, special tokens included. */
   fullLengths: Int32Array;
+}
+
+/** Each text's token ids with the model's special tokens, whole (nothing cut). */
+export function fullTokenIds(tokenizer: PreTrainedTokenizer, texts: readonly string[]): number[][] {
+  const { input_ids } = tokenizer([...texts], {
+    padding: false,
+    truncation: false,
+    return_tensor: false,
+  }) as unknown as {
+    input_ids: number[][];
+  };
+  return input_ids;
 }
 
 /**
@@ -59,14 +76,8 @@ export function tokenizeTexts(
   side: TruncationSide = 'right',
 ): Tokenized {
   if (texts.length === 0) return { ...packSequences([]), fullLengths: new Int32Array() };
-  const { input_ids } = tokenizer([...texts], {
-    padding: false,
-    truncation: false,
-    return_tensor: false,
-  }) as unknown as {
-    input_ids: number[][];
-  };
-  const leading = side === 'left' ? leadingSpecialTokens(tokenizer) : 0;
+  const input_ids = fullTokenIds(tokenizer, texts);
+  const leading = side === 'left' ? specialTokenCounts(tokenizer).leading : 0;
   const cut = input_ids.map((ids) => {
     if (ids.length <= maxLength) return ids;
     if (side === 'right') return ids.slice(0, maxLength);
@@ -75,16 +86,22 @@ export function tokenizeTexts(
   return { ...packSequences(cut), fullLengths: Int32Array.from(input_ids, (ids) => ids.length) };
 }
 
-const leadingCounts = new WeakMap<PreTrainedTokenizer, number>();
+/** How many special tokens the tokenizer puts before and after a text's own (1 and 1 for BERT's `[CLS]`, `[SEP]`). */
+export interface SpecialTokenCounts {
+  leading: number;
+  trailing: number;
+}
 
-/** How many special tokens the tokenizer puts before a text's own (1 for BERT's `[CLS]`). */
-function leadingSpecialTokens(tokenizer: PreTrainedTokenizer): number {
-  let count = leadingCounts.get(tokenizer);
-  if (count === undefined) {
+const specialCounts = new WeakMap<PreTrainedTokenizer, SpecialTokenCounts>();
+
+export function specialTokenCounts(tokenizer: PreTrainedTokenizer): SpecialTokenCounts {
+  let counts = specialCounts.get(tokenizer);
+  if (counts === undefined) {
     const plain = tokenizer.encode('a', { add_special_tokens: false });
     const full = tokenizer.encode('a', { add_special_tokens: true });
-    count = Math.max(0, full.indexOf(plain[0]));
-    leadingCounts.set(tokenizer, count);
+    const leading = Math.max(0, full.indexOf(plain[0]));
+    counts = { leading, trailing: Math.max(0, full.length - leading - plain.length) };
+    specialCounts.set(tokenizer, counts);
   }
-  return count;
+  return counts;
 }

@@ -3,19 +3,21 @@
  * can batch or admit it, and the model worker is busy inside ONNX Runtime's synchronous `run`
  * for up to a call's length. Speaks the messages in model-worker-protocol.ts.
  */
-import { AutoTokenizer, env as transformersEnv } from '@huggingface/transformers';
+import { AutoTokenizer } from '@huggingface/transformers';
 import { resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TokenizerWorkerData, FromTokenizer, ToTokenizer } from './model-worker-protocol.js';
-import { tokenizeTexts } from './token-sequences.js';
+import { allowDownloads, useModelDir } from './transformers-env.js';
+import { tokenizeTexts, type Tokenized } from './token-sequences.js';
+import { windowTexts } from './token-windows.js';
 
 const port = parentPort!;
 const send = (message: FromTokenizer, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 const { modelDir, modelId, maxSequenceLength } = workerData as TokenizerWorkerData;
 
-transformersEnv.localModelPath = resolve(modelDir);
-transformersEnv.allowLocalModels = true;
-transformersEnv.allowRemoteModels = false;
+// The model worker resolved (and, if need be, downloaded) the files: only local ones are read here.
+useModelDir(resolve(modelDir));
+allowDownloads(false);
 const tokenizer = AutoTokenizer.from_pretrained(modelId, { local_files_only: true });
 tokenizer.then(
   () => send({ type: 'ready' }),
@@ -24,13 +26,18 @@ tokenizer.then(
 
 port.on('message', (message: ToTokenizer) => {
   tokenizer
-    .then((loaded) => tokenizeTexts(loaded, message.texts, maxSequenceLength, message.truncation))
+    .then((loaded): Tokenized & { windowCounts?: Int32Array } =>
+      message.windowStridePercent === undefined
+        ? tokenizeTexts(loaded, message.texts, maxSequenceLength, message.truncation)
+        : windowTexts(loaded, message.texts, maxSequenceLength, message.windowStridePercent),
+    )
     .then(
-      ({ ids, lengths, fullLengths }) =>
-        send({ type: 'tokens', id: message.id, ids, lengths, fullLengths }, [
+      ({ ids, lengths, fullLengths, windowCounts }) =>
+        send({ type: 'tokens', id: message.id, ids, lengths, fullLengths, windowCounts }, [
           ids.buffer as ArrayBuffer,
           lengths.buffer as ArrayBuffer,
           fullLengths.buffer as ArrayBuffer,
+          ...(windowCounts ? [windowCounts.buffer as ArrayBuffer] : []),
         ]),
       (error: Error) => send({ type: 'error', id: message.id, message: error.message }),
     );

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
 import { RATE_LIMITED_DETAIL, TOO_MANY_FAILURES_DETAIL } from '../http/problem-details.js';
+import { PROBLEM } from '../http/problem-catalogue.js';
 import { ProblemError } from '../http/problem.js';
 import { inSpan, SPAN } from '../telemetry/spans.js';
 
@@ -77,10 +78,12 @@ export class RequestLimiter {
 
 function tooManyRequests(limit: number, secondsBlocked: number, detail: string): ProblemError {
   const retryAfter = String(Math.max(1, secondsBlocked));
-  return new ProblemError(429, 'rate-limited', 'Too Many Requests', detail, undefined, {
-    'Retry-After': retryAfter,
-    'RateLimit-Limit': String(limit),
-    'RateLimit-Remaining': '0',
-    'RateLimit-Reset': retryAfter,
+  return new ProblemError(PROBLEM.rateLimited, detail, {
+    headers: {
+      'Retry-After': retryAfter,
+      'RateLimit-Limit': String(limit),
+      'RateLimit-Remaining': '0',
+      'RateLimit-Reset': retryAfter,
+    },
   });
 }

@@ -1,19 +1,20 @@
-import type { Logger } from '@nestjs/common';
 import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis';
 import {
   nodeRedisClusterOptions,
   nodeRedisOptions,
+  REDIS_CONNECT_TIMEOUT_MS,
   type NodeRedisClientOptions,
   type RedisEndpoint,
 } from './redis-endpoint.js';
-import { RedisOutageLog } from './redis-outage.js';
+import type { RedisOutageLog } from './redis-outage.js';
 
-/** The shared connection's name in Redis (`CLIENT LIST`). */
+/** The cache role's connection name in Redis (`CLIENT LIST`). */
 export const SHARED_CONNECTION_NAME = 'sentiment-api';
 
 /** Reconnect delays grow 100 ms, 200 ms, … up to this, so a restarted Redis is found within seconds. */
 const MAX_RECONNECT_DELAY_MS = 2000;
 
+/** Every Redis client's reconnect backoff (node-redis `reconnectStrategy`, ioredis `retryStrategy`). */
 export function reconnectDelayMs(retries: number): number {
   return Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** Math.min(retries, 10));
 }
@@ -36,18 +37,15 @@ const CLIENT_OPTIONS: NodeRedisClientOptions = {
   // Named, so `CLIENT LIST` tells it from BullMQ's and the job store's connections.
   name: SHARED_CONNECTION_NAME,
   disableOfflineQueue: true,
-  socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelayMs },
+  socket: { connectTimeout: REDIS_CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelayMs },
 };
-
-const MEANWHILE = 'predictions served from the model, rate limits counted per replica until it is back';
 
 /**
  * A node-redis client for callers that must never wait on or crash because of Redis: it connects
  * in the background, reconnects by itself, fails calls at once while disconnected (no offline
- * queue), and logs one warning per outage. The endpoint is never logged: it holds a password.
+ * queue), and tells `outage` when it is lost and back. The endpoint is never logged: it holds a password.
  */
-export function createRedisClient(endpoint: RedisEndpoint, logger: Logger): CacheRedis {
-  const outage = new RedisOutageLog(logger, 'cache', MEANWHILE);
+export function createRedisClient(endpoint: RedisEndpoint, outage: RedisOutageLog): CacheRedis {
   if (endpoint.cluster) return connectCluster(endpoint, outage);
   const client = createClient(nodeRedisOptions(endpoint, CLIENT_OPTIONS)) as RedisClientType;
   // Without an 'error' listener every dropped connection would crash the process.

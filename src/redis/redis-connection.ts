@@ -51,6 +51,11 @@ export type ConnectionClient = Pick<CacheClient, 'isOpen' | 'disconnect'> & {
   readonly masters?: Parameters<typeof isClusterReady>[0]['masters'];
 };
 
+/** Commands run through a connection's policies, each handed `Target` (the client, or a wrapper of it). */
+export interface RedisCommands<Target> {
+  execute<T>(command: (target: Target) => Promise<T>): Promise<T>;
+}
+
 /** A call that was not attempted: Redis is disconnected, or the breaker holds calls off. */
 export class RedisUnavailableError extends Error {
   constructor(reason: string, options?: ErrorOptions) {
@@ -66,11 +71,12 @@ const STATE_NAMES: Partial<Record<CircuitState, BreakerState>> = {
 };
 
 /**
- * The one Redis connection of this process, shared by the prediction cache and the rate limiter,
- * with cockatiel's policies around every call: a timeout, inside a failure-rate circuit breaker. Callers never wait on a hung Redis for longer than the timeout, and once it keeps
- * failing they skip it (RedisUnavailableError) until a trial call finds it answering again.
+ * The `cache` role's Redis connection, shared by the prediction cache and the rate limiter, with
+ * cockatiel's policies around every call: a timeout, inside a failure-rate circuit breaker. Callers
+ * never wait on a hung Redis for longer than the timeout, and once it keeps failing they skip it
+ * (RedisUnavailableError) until a trial call finds it answering again.
  */
-export class RedisConnection<Client extends ConnectionClient = CacheClient> {
+export class RedisConnection<Client extends ConnectionClient = CacheClient> implements RedisCommands<Client> {
   private readonly logger = new Logger('Redis');
   private readonly breaker: CircuitBreakerPolicy;
   private readonly policy: IPolicy;
@@ -124,6 +130,15 @@ export class RedisConnection<Client extends ConnectionClient = CacheClient> {
       if (error instanceof BrokenCircuitError) throw new RedisUnavailableError('circuit open', { cause: error });
       throw error;
     }
+  }
+
+  /**
+   * The same connection and policies, with `wrap` (a library's thin wrapper over the client, such
+   * as a cache-manager store) made once and handed to each command instead of the client.
+   */
+  through<Wrapped>(wrap: (client: Client) => Wrapped): RedisCommands<Wrapped> {
+    const wrapped = wrap(this.client);
+    return { execute: (command) => this.execute(() => command(wrapped)) };
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,22 @@ export interface RedisEndpoint {
   readonly cluster: boolean;
 }
 
+/**
+ * How long every Redis client (cache, job store, BullMQ) may take to open a connection before that
+ * attempt counts as failed and the reconnect backoff takes over: a black-holed address must not hold
+ * a connect for the libraries' defaults (ioredis 10 s, node-redis 5 s).
+ */
+export const REDIS_CONNECT_TIMEOUT_MS = 2000;
+
+/**
+ * The longest the job store waits for one command's answer (ioredis `commandTimeout`): a frozen
+ * Redis keeps its connection and answers nothing, and job routes must answer 503 rather than hang.
+ * Generous, so a stalled process or a busy Redis is not taken for a frozen one. The cache's timeout
+ * is a setting (`CACHE_TIMEOUT_MS`, inside its breaker); BullMQ's connections have none: its
+ * worker's blocking read waits for seconds by design.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 5000;
+
 /** PEM contents; without `ca`, Node's CAs (NODE_EXTRA_CA_CERTS included) verify the server. */
 export interface RedisTls {
   readonly ca?: Buffer;

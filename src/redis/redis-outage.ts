@@ -16,32 +16,38 @@ export function redisFailure(error: Error): string {
   return `unreachable (${error.message})`;
 }
 
+/** A Redis role: which client of the process, in logs and in `CLIENT LIST`'s connection names. */
+export type RedisRole = 'cache' | 'jobs-store' | 'jobs-queue' | 'jobs-worker';
+
 /**
- * One warning per outage of one Redis role (`cache`, `jobs-store`, `jobs-queue`): reconnect
- * attempts fail every few seconds, and only the first of an outage is worth a line.
+ * One warning per outage of one Redis role, and one line when it is back: reconnect attempts fail
+ * every few seconds, and only the first of an outage is worth a line. Made by the Redis module's
+ * factory, one per role, fed by the client's own events (its errors, its being ready again).
  */
 export class RedisOutageLog {
-  private reported = false;
+  private state: 'connecting' | 'up' | 'down' = 'connecting';
 
   constructor(
     private readonly logger: Logger,
-    private readonly role: string,
+    private readonly role: RedisRole,
     /** What the service does meanwhile, for the line. */
     private readonly meanwhile: string,
   ) {}
 
   get inOutage(): boolean {
-    return this.reported;
+    return this.state === 'down';
   }
 
   failed(error: Error): void {
-    if (this.reported) return;
-    this.reported = true;
+    if (this.state === 'down') return;
+    this.state = 'down';
     this.logger.warn({ msg: `redis (${this.role}) ${redisFailure(error)}; ${this.meanwhile}`, role: this.role });
   }
 
+  /** Connected: said at the first connect and after an outage; a reconnect without one is silent. */
   recovered(): void {
-    this.reported = false;
+    if (this.state === 'up') return;
+    this.state = 'up';
     this.logger.log({ msg: `redis (${this.role}) connected`, role: this.role });
   }
 }

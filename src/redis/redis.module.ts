@@ -1,32 +1,19 @@
-import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { SETTINGS } from '../config/config.module.js';
-import type { Settings } from '../config/settings.js';
-import { createRedisClient } from './redis-client.js';
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { RedisClients } from './redis-clients.js';
-import { BREAKER_DEFAULTS, RedisConnection } from './redis-connection.js';
-import { cacheRedisEndpoint } from './redis-endpoint.js';
+import type { RedisConnection } from './redis-connection.js';
 
-/** The shared {@link RedisConnection}, or null without `REDIS_URL` (callers then keep state in memory). */
+/** The `cache` role's {@link RedisConnection}, or null without `REDIS_URL` (callers then keep state in memory). */
 export const REDIS = Symbol('REDIS');
 
 /**
- * One Redis connection for the whole process (`REDIS_URL`), with its timeout (`CACHE_TIMEOUT_MS`)
- * and circuit breaker, used by the prediction cache and the rate limiter alike; and the registry of
- * every Redis client (the jobs module's too), which shutdown closes with a deadline.
+ * Redis access with one policy: {@link RedisClients} builds every client of the process by role
+ * (the cache and rate limiter's connection, provided here as {@link REDIS}; the job store's and
+ * BullMQ's, asked for by the jobs module), and shutdown closes each with a deadline.
  */
 @Module({
   providers: [
     RedisClients,
-    {
-      provide: REDIS,
-      inject: [SETTINGS, RedisClients],
-      useFactory: (settings: Settings, clients: RedisClients): RedisConnection | null => {
-        const endpoint = cacheRedisEndpoint(settings);
-        if (!endpoint) return null;
-        const client = clients.nodeRedis('cache', createRedisClient(endpoint, new Logger('Redis')));
-        return new RedisConnection(client, { timeoutMs: settings.cacheTimeoutMs, ...BREAKER_DEFAULTS });
-      },
-    },
+    { provide: REDIS, inject: [RedisClients], useFactory: (clients: RedisClients) => clients.cache() },
   ],
   exports: [REDIS, RedisClients],
 })

@@ -1,12 +1,14 @@
-import { Body, Controller, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Post, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import { CurrentCaller } from '../auth/caller.js';
+import type { Caller } from '../common/caller.js';
 import { ApiKeySecurity } from '../auth/api-key-security.js';
 import { Protected } from '../auth/route-access.js';
 import { Deprecated, ORIGINAL_ROUTES_DEPRECATED } from '../http/deprecation.js';
 import { headerRef } from '../http/openapi-responses.js';
 import { PredictRequestDto } from './dto/predict-request.dto.js';
-import { PredictOperation, predictContext } from './predict-operation.js';
+import { PredictOperation, clientGoneOf } from './predict-operation.js';
 import { PredictRequestPipe } from './predict-request.pipe.js';
 import { PREDICT_DESCRIPTION } from './sentiment.controller.js';
 import { SentimentService, type PredictOutcome } from './sentiment.service.js';
@@ -34,9 +36,9 @@ export class LegacyPredictController {
   })
   bulkPredict(
     @Body(PredictRequestPipe) body: PredictRequestDto,
-    @Req() request: FastifyRequest,
+    @CurrentCaller() caller: Caller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PredictOutcome> {
-    return this.sentiment.predict(body, predictContext(request, reply));
+    return this.sentiment.predict(body, caller, clientGoneOf(reply));
   }
 }

@@ -1,12 +1,19 @@
 import { applyDecorators, HttpCode, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiOkResponse } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { apiKeyOf } from '../auth/api-key-credential.js';
+import type { FastifyReply } from 'fastify';
 import { PredictionCacheInterceptor } from '../cache/prediction-cache.interceptor.js';
-import { ApiProblemResponses, headerRef, RATE_LIMIT_STATUS_HEADERS } from '../http/openapi-responses.js';
+import {
+  ApiProblemResponses,
+  headerRef,
+  RATE_LIMIT_STATUS_HEADERS,
+  type ProblemResponse,
+} from '../http/openapi-responses.js';
+import { PROBLEM } from '../http/problem-catalogue.js';
 import { NeedsModel } from '../inference/needs-model.js';
 import { clientGoneSignal } from './client-gone.js';
 import {
+  PREDICT_LONG_TEXT_REQUEST_EXAMPLE,
+  PREDICT_LONG_TEXT_RESPONSE_EXAMPLE,
   PREDICT_OPTIONS_REQUEST_EXAMPLE,
   PREDICT_OPTIONS_RESPONSE_EXAMPLE,
   PREDICT_REQUEST_EXAMPLE,
@@ -14,7 +21,18 @@ import {
 } from './dto/openapi-examples.js';
 import { PredictRequestDto } from './dto/predict-request.dto.js';
 import { PredictResponseDto } from './dto/predict-response.dto.js';
-import type { PredictContext } from './sentiment.service.js';
+
+/** What the predict routes' 422 means: an invalid body, or texts the model cannot take as asked. */
+const INVALID_PREDICT_REQUEST: ProblemResponse = {
+  kind: PROBLEM.validation,
+  description:
+    'Invalid body: `text` missing, not an array, empty or longer than `MAX_BATCH_SIZE`; an item not a string or ' +
+    'longer than `MAX_TEXT_CHARS`; an unknown field. With `truncate: false`, a text longer than the model takes; ' +
+    'with `long_text: "chunk"`, a text needing more than `LONG_TEXT_MAX_WINDOWS` windows (`text[i]` with its ' +
+    'count). `errors` names every invalid path.',
+  detail: 'The request body is not a valid predict request.',
+  errors: [{ path: 'text', message: 'must contain at least 1 text' }],
+};
 
 /**
  * What every predict route is: answered 200 with `X-Cache`, admitted by the model's scheduler,
@@ -35,6 +53,10 @@ export function PredictOperation(path: string, headers: Record<string, ReturnTyp
           summary: 'The top label only, with details (top_k, details)',
           value: PREDICT_OPTIONS_REQUEST_EXAMPLE,
         },
+        longTextChunked: {
+          summary: 'A review whose verdict comes after 512 tokens, read whole (long_text: chunk)',
+          value: PREDICT_LONG_TEXT_REQUEST_EXAMPLE,
+        },
       },
     }),
     ApiOkResponse({
@@ -46,14 +68,18 @@ export function PredictOperation(path: string, headers: Record<string, ReturnTyp
           summary: 'The top label only, with details (a first request: every text from the model)',
           value: PREDICT_OPTIONS_RESPONSE_EXAMPLE,
         },
+        longTextChunked: {
+          summary: 'The review read in 2 windows (with the default truncate, both labels score 0.5)',
+          value: PREDICT_LONG_TEXT_RESPONSE_EXAMPLE,
+        },
       },
       headers: { 'X-Cache': headerRef('X-Cache'), ...RATE_LIMIT_STATUS_HEADERS, ...headers },
     }),
-    ApiProblemResponses(path, [400, 401, 413, 415, 422, 429, 503]),
+    ApiProblemResponses(path, [400, 401, 413, 415, INVALID_PREDICT_REQUEST, 429, 503]),
   );
 }
 
-/** Who asks (their key, checked at the edge) and a way to learn that they hung up. */
-export function predictContext(request: FastifyRequest, reply: FastifyReply): PredictContext {
-  return { apiKey: apiKeyOf(request.headers), clientGone: () => clientGoneSignal(reply) };
+/** A way to learn that the client hung up, asked for only when texts go to the model. */
+export function clientGoneOf(reply: FastifyReply): () => AbortSignal {
+  return () => clientGoneSignal(reply);
 }

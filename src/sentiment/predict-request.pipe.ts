@@ -3,6 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
+import { PROBLEM } from '../http/problem-catalogue.js';
 import { ProblemError, type ProblemFieldError } from '../http/problem.js';
 import { PredictRequestDto } from './dto/predict-request.dto.js';
 import { textError } from './text-rules.js';
@@ -96,11 +97,7 @@ function nestsDeeperThan(value: unknown, limit: number): boolean {
 
 /** The 422 for a predict request, naming at most the first few bad parts. */
 export function invalidPredictRequest(errors: ProblemFieldError[]): ProblemError {
-  return new ProblemError(
-    422,
-    'validation',
-    'Unprocessable Content',
-    'The request body is not a valid predict request.',
-    errors.slice(0, MAX_REPORTED_ERRORS),
-  );
+  return new ProblemError(PROBLEM.validation, 'The request body is not a valid predict request.', {
+    errors: errors.slice(0, MAX_REPORTED_ERRORS),
+  });
 }

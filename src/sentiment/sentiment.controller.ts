@@ -1,6 +1,8 @@
-import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Post, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import { CurrentCaller } from '../auth/caller.js';
+import type { Caller } from '../common/caller.js';
 import { ApiKeySecurity } from '../auth/api-key-security.js';
 import { Protected } from '../auth/route-access.js';
 import { ApiProblemResponses, RATE_LIMIT_STATUS_HEADERS } from '../http/openapi-responses.js';
@@ -8,7 +10,7 @@ import { ModelInfoDto } from './dto/model-info.dto.js';
 import { MODEL_INFO_EXAMPLE } from './dto/openapi-examples.js';
 import { PredictRequestDto } from './dto/predict-request.dto.js';
 import { LabelScoreDto } from './dto/predict-response.dto.js';
-import { PredictOperation, predictContext } from './predict-operation.js';
+import { PredictOperation, clientGoneOf } from './predict-operation.js';
 import { PredictRequestPipe } from './predict-request.pipe.js';
 import { SentimentService, type PredictOutcome } from './sentiment.service.js';
 
@@ -37,11 +39,11 @@ export class SentimentController {
   })
   predict(
     @Body(PredictRequestPipe) body: PredictRequestDto,
-    @Req() request: FastifyRequest,
+    @CurrentCaller() caller: Caller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PredictOutcome> {
     // The cache interceptor turns the outcome's cache status into X-Cache.
-    return this.sentiment.predict(body, predictContext(request, reply));
+    return this.sentiment.predict(body, caller, clientGoneOf(reply));
   }
 
   @Get('model')

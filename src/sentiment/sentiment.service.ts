@@ -1,17 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
-import { tenantOf } from '../auth/tenant.js';
+import { CacheStats } from '../cache/cache-stats.js';
+import { cacheStatusOf, type CacheStatus } from '../cache/prediction-cache.js';
+import type { Caller } from '../common/caller.js';
 import { TooManyTokensError } from '../common/too-many-tokens-error.js';
-import { PredictionCache, type CacheStatus, type TextSource } from '../cache/prediction-cache.js';
+import { TooManyRequestWindowsError, TooManyWindowsError } from '../common/too-many-windows-error.js';
 import { SETTINGS } from '../config/config.module.js';
 import type { Settings } from '../config/settings.js';
-import type { ProblemError, ProblemFieldError } from '../http/problem.js';
-import { InferenceService } from '../inference/inference.service.js';
+import { ProblemError } from '../http/problem.js';
+import type { ChunkOptions, LongTextMode } from '../inference/long-text.js';
+import {
+  TEXT_CLASSIFIER,
+  type Classified,
+  type TextClassifier,
+  type TextSource,
+} from '../inference/text-classifier.js';
 import { scorePrediction, type ModelOutput, type Prediction } from '../model/label-scores.js';
 import { SentimentModel, type ModelInfo } from '../model/sentiment-model.service.js';
 import type { ModelInfoDto } from './dto/model-info.dto.js';
 import type { PredictRequestDto } from './dto/predict-request.dto.js';
 import type { PredictDetailDto } from './dto/predict-response.dto.js';
+import { PREDICT_PROBLEM } from './predict-problems.js';
 import { invalidPredictRequest } from './predict-request.pipe.js';
 
 /** What the predict route answers, and how the cache served it. */
@@ -22,45 +31,31 @@ export interface PredictOutcome {
   cacheStatus: CacheStatus;
 }
 
-/** Who is asking, for fairness and isolation, and whether they are still there. */
-export interface PredictContext {
-  /** The caller's API key, already checked at the edge; undefined without one. */
-  apiKey?: string;
-  /**
-   * A signal aborted when the client hangs up; asked for only when texts go to the model, so a
-   * request answered from the cache costs no AbortController (a few % of the hit path's CPU).
-   */
-  clientGone?: () => AbortSignal;
-}
-
-/** Whose job a chunk belongs to, as stored with the job (never the API key itself). */
-export interface BulkOwner {
-  /** The cache scope of the key (`tenantOf`); undefined when entries are shared. */
-  cacheTenant?: string;
-  /** The key's fairness flow. */
-  flow?: string;
-}
-
 export interface BulkOutcome {
   predictions: Prediction[];
   /** Distinct texts answered from the cache. */
   cacheHits: number;
 }
 
+/**
+ * The predict route's and the job chunks' work: asks the classifier (the prediction cache in front
+ * of the scheduler and the model) for the texts' logits, then turns them into the answer the
+ * request's options ask for.
+ */
 @Injectable()
 export class SentimentService {
   constructor(
     private readonly model: SentimentModel,
-    private readonly inference: InferenceService,
-    private readonly cache: PredictionCache,
+    @Inject(TEXT_CLASSIFIER) private readonly classifier: TextClassifier,
+    private readonly cacheStats: CacheStats,
     @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
 
   /**
-   * Cached texts are answered from the cache; the rest go through the scheduler to the model. The
-   * cache and the model deal in logits; the request's options turn them into its answer.
+   * `clientGone` gives a signal aborted when the client hangs up; it is asked for only when texts
+   * go to the model, so an answer from the cache costs no AbortController (a few % of a hit's CPU).
    */
-  async predict(request: PredictRequestDto, context: PredictContext = {}): Promise<PredictOutcome> {
+  async predict(request: PredictRequestDto, caller: Caller, clientGone?: () => AbortSignal): Promise<PredictOutcome> {
     const info = this.model.requireInfo();
     const topK = request.top_k ?? info.labels.length;
     if (topK > info.labels.length) {
@@ -68,44 +63,26 @@ export class SentimentService {
         { path: 'top_k', message: `must be at most ${info.labels.length}, the model's label count` },
       ]);
     }
-    const truncation = request.truncation_direction ?? 'right';
-    // Cache entries and coalesced texts are per tenant unless CACHE_SCOPE=shared; model time is
-    // shared fairly between API keys whatever the cache scope (between requests without keys).
-    const tenant = tenantOf(context.apiKey, this.settings);
+    const chunk = request.long_text === 'chunk' ? this.chunkOptions(true) : undefined;
     const texts = request.text;
-    const { outputs, sources, status } = await this.cache.predict(
-      texts,
-      info,
-      (misses) => {
-        // Only texts going to the model need a flow; under the default scope it is the tenant.
-        const flow =
-          this.settings.cacheScope === 'tenant'
-            ? tenant
-            : tenantOf(context.apiKey, { ...this.settings, cacheScope: 'tenant' });
-        const options = { flow, scope: tenant, signal: context.clientGone?.(), truncation, truncate: request.truncate };
-        return this.inference.classify(misses, options).catch((error: unknown) => {
-          if (!(error instanceof TooManyTokensError)) throw error;
-          const refused = error.texts.map(({ index, tokens }) => ({ text: misses[index], tokens }));
-          throw tooLong(texts, refused, error.limit);
-        });
-      },
-      { tenant, truncation },
-    );
+    let classified: Classified;
+    try {
+      classified = await this.classifier.classify(texts, caller, {
+        model: info,
+        truncation: request.truncation_direction ?? 'right',
+        truncate: request.truncate,
+        chunk,
+        signal: clientGone,
+      });
+    } catch (error) {
+      throw readLimitProblem(error);
+    }
+    const { outputs, sources } = classified;
+    const status = cacheStatusOf(sources);
     // On the request's own span (HTTP or Nest handler): what it asked and how the cache served it.
     const span = trace.getActiveSpan();
     if (span?.isRecording())
       span.setAttributes({ 'sentiment.request.texts': texts.length, 'sentiment.cache.status': status });
-    if (request.truncate === false) {
-      // Cached texts were not tokenized for this request: their stored token counts decide.
-      const over = outputs.flatMap((output, i) => (output.tokens > info.maxSequenceLength ? [i] : []));
-      if (over.length > 0) {
-        throw tooLong(
-          texts,
-          over.map((i) => ({ text: texts[i], tokens: outputs[i].tokens })),
-          info.maxSequenceLength,
-        );
-      }
-    }
     const scoreFunction =
       request.function_to_apply === undefined || request.function_to_apply === 'default'
         ? info.scoreFunction
@@ -113,29 +90,48 @@ export class SentimentService {
     return {
       model: info.name,
       predictions: outputs.map((output) => scorePrediction(output.logits, info.labels, scoreFunction, topK)),
-      ...(request.details === true ? { details: detailsOf(outputs, sources, info) } : {}),
+      ...(request.details === true ? { details: detailsOf(outputs, sources, info, chunk !== undefined) } : {}),
       cacheStatus: status,
     };
   }
 
   /**
-   * A job chunk's texts, for whoever owns the job: the same cache entries and model as the predict
-   * route (so the same answers), but at bulk priority, which only fills idle model time. Also counts
-   * the distinct texts the cache answered.
+   * A job chunk's texts, for the caller who owns the job: the same cache entries and model as the
+   * predict route (so the same answers), but at bulk priority, which only fills idle model time.
+   * Also counts the distinct texts the cache answered. A text past the window limits throws
+   * TooManyWindowsError naming its position among `texts`.
    */
-  async predictBulk(texts: readonly string[], owner: BulkOwner, signal?: AbortSignal): Promise<BulkOutcome> {
+  async predictBulk(
+    texts: readonly string[],
+    caller: Caller,
+    longText: LongTextMode = 'truncate',
+    signal?: AbortSignal,
+  ): Promise<BulkOutcome> {
     const info = this.model.requireInfo();
-    const { outputs, sources } = await this.cache.predict(
-      texts,
-      info,
-      (misses) =>
-        this.inference.classify(misses, { flow: owner.flow, scope: owner.cacheTenant, signal, priority: 'bulk' }),
-      { tenant: owner.cacheTenant },
-    );
+    const chunk = longText === 'chunk' ? this.chunkOptions(false) : undefined;
+    const { outputs, sources } = await this.classifier.classify(texts, caller, {
+      model: info,
+      chunk,
+      priority: 'bulk',
+      signal: () => signal,
+    });
     const cacheHits = new Set(texts.filter((_, i) => sources[i] === 'hit')).size;
     return {
       predictions: outputs.map((output) => scorePrediction(output.logits, info.labels, info.scoreFunction)),
       cacheHits,
+    };
+  }
+
+  /**
+   * `long_text: "chunk"` as the settings have it; a request's windows are limited together, a job
+   * chunk's are not (bulk work is never refused for its cost, and a chunk is JOB_CHUNK_TEXTS texts).
+   */
+  private chunkOptions(request: boolean): ChunkOptions {
+    const { longTextStridePercent, longTextMaxWindows, longTextMaxWindowsPerRequest } = this.settings;
+    return {
+      stridePercent: longTextStridePercent,
+      maxWindowsPerText: longTextMaxWindows,
+      ...(request ? { maxWindowsPerRequest: longTextMaxWindowsPerRequest } : {}),
     };
   }
 
@@ -157,27 +153,53 @@ export class SentimentService {
       backend: info.backend,
       threads: info.threads,
       loadTimeMs: info.loadTimeMs,
-      cache: { backend: this.cache.backend, ttlSeconds: this.cache.ttlSeconds },
+      cache: { backend: this.cacheStats.backend, ttlSeconds: this.settings.cacheTtlSeconds },
     };
   }
 }
 
-function detailsOf(outputs: ModelOutput[], sources: TextSource[], info: ModelInfo): PredictDetailDto[] {
+function detailsOf(
+  outputs: ModelOutput[],
+  sources: TextSource[],
+  info: ModelInfo,
+  chunked: boolean,
+): PredictDetailDto[] {
   return outputs.map((output, i) => ({
     tokens: output.tokens,
-    truncated: output.tokens > info.maxSequenceLength,
+    truncated: !chunked && output.tokens > info.maxSequenceLength,
     cache: sources[i],
+    ...(chunked ? { windows: output.windows } : {}),
   }));
 }
 
-/** The 422 for `truncate: false`, naming every position of each text too long (never the text). */
-function tooLong(texts: readonly string[], refused: { text: string; tokens: number }[], limit: number): ProblemError {
-  const tokensByText = new Map(refused.map(({ text, tokens }) => [text, tokens]));
-  const errors: ProblemFieldError[] = texts.flatMap((text, i) => {
-    const tokens = tokensByText.get(text);
-    return tokens === undefined
-      ? []
-      : [{ path: `text[${i}]`, message: `has ${tokens} tokens, more than the model's ${limit} (truncate is false)` }];
-  });
-  return invalidPredictRequest(errors);
+/**
+ * The problem for texts past the request's limits, positions as in the request (never a text):
+ * 422 naming every text too long with `truncate: false` or needing too many windows with
+ * `long_text: "chunk"`; 413 when the texts together need too many windows. Other errors pass.
+ */
+function readLimitProblem(error: unknown): unknown {
+  if (error instanceof TooManyTokensError) {
+    return invalidPredictRequest(
+      error.texts.map(({ index, tokens }) => ({
+        path: `text[${index}]`,
+        message: `has ${tokens} tokens, more than the model's ${error.limit} (truncate is false)`,
+      })),
+    );
+  }
+  if (error instanceof TooManyWindowsError) {
+    return invalidPredictRequest(
+      error.texts.map(({ index, windows }) => ({
+        path: `text[${index}]`,
+        message: `needs ${windows} windows with long_text "chunk", more than LONG_TEXT_MAX_WINDOWS (${error.limit})`,
+      })),
+    );
+  }
+  if (error instanceof TooManyRequestWindowsError) {
+    return new ProblemError(
+      PREDICT_PROBLEM.tooManyWindows,
+      `The texts need ${error.windows} windows with long_text "chunk", more than ` +
+        `LONG_TEXT_MAX_WINDOWS_PER_REQUEST (${error.limit}); send them in smaller requests.`,
+    );
+  }
+  return error;
 }

@@ -1,12 +1,10 @@
-import { IncomingMessage } from 'node:http';
 import type { Telemetry } from 'bullmq';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { RedisInstrumentation } from '@opentelemetry/instrumentation-redis';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BullMQOtel } from 'bullmq-otel';
-import { rememberServerSpan } from './server-span.js';
+import { NestCoreInstrumentation } from './nestjs-instrumentation.js';
 
 /** What a started SDK gives the app. */
 export interface StartedTracing {
@@ -36,22 +34,24 @@ export function startSdk(env: NodeJS.ProcessEnv): StartedTracing {
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has(pathOf(request.url)),
-        // A query string is no part of the API and may carry what a caller should not have sent (a key).
-        startIncomingSpanHook: () => ({ 'url.query': undefined }),
-        requestHook: (span, request) => {
-          if (request instanceof IncomingMessage) rememberServerSpan(request, span);
-        },
-      }),
-      // Fastify's request and route handler spans; our own hooks have spans of their own (spans.ts).
+      // The server span of a request is Fastify's request span (@fastify/otel, which reads the caller's
+      // `traceparent`), named `METHOD /route`; our own hooks have spans of their own (spans.ts). Node's HTTP instrumentation would add a second server span and
+      // bind every request and response event to its context: as much CPU as the rest of tracing, for
+      // nothing a trace of this service needs (issue #24, docs/PERFORMANCE.md).
       new FastifyOtelInstrumentation({
         registerOnInitialization: true,
         instrumentHooks: false,
+        // NestJS's instrumentation names the handler span after the controller method.
+        instrumentHandler: false,
         ignorePaths: (route) => UNTRACED_PATHS.has(route.url),
-        // Its `url.path` would be the target as sent, query string included.
-        requestHook: (span, request) => span.setAttribute('url.path', pathOf(request.url)),
+        requestHook: (span, request) => {
+          // Its `url.path` would be the target as sent, query string included.
+          span.setAttribute('url.path', pathOf(request.url));
+          if (request.routeOptions.url !== undefined) span.updateName(`${request.method} ${request.routeOptions.url}`);
+        },
       }),
+      // The controller method's span (nestjs.controller, nestjs.callback) and the app's creation.
+      new NestCoreInstrumentation(),
       // The command name only: arguments carry job texts (BullMQ's scripts) and cached predictions.
       new RedisInstrumentation({ dbStatementSerializer: (command) => command }),
       new IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
@@ -61,6 +61,7 @@ export function startSdk(env: NodeJS.ProcessEnv): StartedTracing {
   return { bullmq: new BullMQOtel(SERVICE_NAME), shutdown: () => sdk.shutdown() };
 }
 
-function pathOf(target: string | undefined): string {
-  return target?.split('?')[0] ?? '';
+function pathOf(target: string): string {
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
 }

@@ -4,10 +4,37 @@ import {
   SpanStatusCode,
   trace,
   TraceFlags,
+  type Context,
   type Span,
   type SpanContext,
   type SpanOptions,
+  type Tracer,
 } from '@opentelemetry/api';
+
+/**
+ * A tracer whose spans below a local span that records nothing are no-op spans carrying that
+ * span's context. Under a parent-based sampler (the default, and the one to configure) such a span
+ * would record nothing either, and starting it (ids, attributes, sampler) was most of what tracing
+ * cost a request that is not sampled (docs/PERFORMANCE.md). A remote parent (a caller's
+ * `traceparent`) and roots (`root: true`) go to the SDK as ever.
+ */
+export class ParentBasedTracer implements Tracer {
+  readonly startActiveSpan: Tracer['startActiveSpan'];
+
+  constructor(private readonly sdkTracer: Tracer) {
+    this.startActiveSpan = sdkTracer.startActiveSpan.bind<Tracer['startActiveSpan']>(sdkTracer);
+  }
+
+  startSpan(name: string, options: SpanOptions = {}, parentContext: Context = context.active()): Span {
+    if (options.root !== true) {
+      const parent = trace.getSpan(parentContext);
+      if (parent !== undefined && !parent.isRecording() && parent.spanContext().isRemote !== true) {
+        return trace.wrapSpanContext(parent.spanContext());
+      }
+    }
+    return this.sdkTracer.startSpan(name, options, parentContext);
+  }
+}
 
 /**
  * The service's own spans (issue #24), for what the HTTP, NestJS and Redis instrumentations cannot
@@ -16,7 +43,7 @@ import {
  * sites compute attributes that cost anything only when `span.isRecording()`. Submitted texts and
  * API keys never go into a span.
  */
-export const tracer = trace.getTracer('sentiment-api');
+export const tracer = new ParentBasedTracer(trace.getTracer('sentiment-api'));
 
 /** Our span names, one place for the docs and the tests. */
 export const SPAN = {

@@ -63,7 +63,7 @@ interface Call {
 function gateWith(env: Environment) {
   const settings = loadSettings({ NODE_ENV: 'test', ...env });
   const storage = new ThrottlerStorageService();
-  const gate = new RouteAccessGate(keyRingsOf(settings), new RequestLimiter(settings, storage));
+  const gate = new RouteAccessGate(keyRingsOf(settings), new RequestLimiter(settings, storage), settings);
   /** Runs one request through the gate: the RateLimit-* headers it set, or the problem it threw. */
   const check = async ({ access, headers = {}, ip = '192.0.2.1' }: Call) => {
     const replyHeaders: Record<string, string> = {};

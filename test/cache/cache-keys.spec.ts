@@ -20,6 +20,20 @@ describe('PredictionKeys', () => {
     expect(keys.keyFor(FINGERPRINT, 'good')).not.toBe(keys.keyFor('fedcba9876543210', 'good'));
   });
 
+  it('keeps truncated texts’ keys as they were, and gives texts read in windows keys of their own', () => {
+    const keys = new PredictionKeys();
+    const digest = createHash('sha256').update('long').digest('hex');
+    // The keys a cache filled before `long_text` existed holds: unchanged.
+    expect(keys.keyFor(FINGERPRINT, 'long', undefined, 'right')).toBe(`sentiment:v2:${FINGERPRINT}:${digest}`);
+    expect(keys.keyFor(FINGERPRINT, 'long', 't1', 'left')).toBe(`sentiment:v2:${FINGERPRINT}:t:t1:left:${digest}`);
+    const chunked = keys.keyFor(FINGERPRINT, 'long', 't1', 'right', 25);
+    expect(chunked).toBe(`sentiment:v2:${FINGERPRINT}:t:t1:chunk25:${digest}`);
+    // Nothing is cut when reading in windows: the side does not matter, the stride does.
+    expect(keys.keyFor(FINGERPRINT, 'long', 't1', 'left', 25)).toBe(chunked);
+    expect(keys.keyFor(FINGERPRINT, 'long', 't1', 'right', 30)).not.toBe(chunked);
+    expect(keys.keyFor(FINGERPRINT, 'long', 't1', 'right', 0)).not.toBe(keys.keyFor(FINGERPRINT, 'long', 't1'));
+  });
+
   it('with a secret, uses an HMAC that a reader without the secret cannot reproduce', () => {
     const secret = 'a-long-enough-test-secret';
     const text = 'a guessable text';

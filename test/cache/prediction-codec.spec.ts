@@ -27,6 +27,16 @@ describe('stored model outputs', () => {
     expect(decodeOutput(encodeOutput(output), 3)).toEqual(output);
   });
 
+  it('keeps the window count of a text read in windows, and needs it for such an entry', () => {
+    const output = { logits: [0.1, -0.2], tokens: 782, windows: 2 };
+    expect(decodeOutput(JSON.parse(JSON.stringify(encodeOutput(output))), 2, true)).toEqual(output);
+    // A truncated text's entry stores no window count, as before.
+    expect(encodeOutput({ logits: [0.1, -0.2], tokens: 782 })).toEqual({ logits: [0.1, -0.2], tokens: 782 });
+    for (const windows of [undefined, 0, 1.5, '2']) {
+      expect(decodeOutput({ logits: [0.1, -0.2], tokens: 782, windows }, 2, true)).toBeUndefined();
+    }
+  });
+
   it.each([
     ['not JSON at all', 'garbage{'],
     ['a number', 0.5],

@@ -1,6 +1,6 @@
 import { createClient } from 'redis';
 import request from 'supertest';
-import { tenantOf } from '../../src/auth/tenant.js';
+import { callerOf } from '../../src/auth/caller.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, testSettings, type TestApp } from '../support/test-app.js';
 import { freshTexts, PREDICT, waitForCache } from './cache-test-helpers.js';
@@ -16,26 +16,30 @@ async function predictAs(t: TestApp, key: string, texts: string[]) {
   return response.headers['x-cache'];
 }
 
-describe('tenantOf', () => {
+describe('callerOf', () => {
   const settings = testSettings({ API_KEYS: `${KEY_A},${KEY_B}` });
 
-  it('gives each key its own stable id that does not contain the key', () => {
-    const a = tenantOf(KEY_A, settings);
-    expect(a).toMatch(/^[0-9a-f]{32}$/);
-    expect(tenantOf(KEY_A, settings)).toBe(a);
-    expect(tenantOf(KEY_B, settings)).not.toBe(a);
-    expect(a).not.toContain(KEY_A.slice(0, 8));
+  it('gives each key its own stable identity that does not contain the key, its cache scope and flow', () => {
+    const a = callerOf(KEY_A, settings);
+    expect(a.identity).toMatch(/^[0-9a-f]{32}$/);
+    expect(a).toEqual({ identity: a.identity, cacheScope: a.identity, flow: a.identity });
+    expect(callerOf(KEY_A, settings)).toEqual(a);
+    expect(callerOf(KEY_B, settings).identity).not.toBe(a.identity);
+    expect(a.identity).not.toContain(KEY_A.slice(0, 8));
   });
 
   it('depends on CACHE_KEY_SECRET when one is set', () => {
     const keyed = testSettings({ API_KEYS: KEY_A, CACHE_KEY_SECRET: SECRET });
-    expect(tenantOf(KEY_A, keyed)).not.toBe(tenantOf(KEY_A, settings));
+    expect(callerOf(KEY_A, keyed).identity).not.toBe(callerOf(KEY_A, settings).identity);
   });
 
-  it('has no tenant without API keys, without a key, or with CACHE_SCOPE=shared', () => {
-    expect(tenantOf(KEY_A, testSettings())).toBeUndefined();
-    expect(tenantOf(undefined, settings)).toBeUndefined();
-    expect(tenantOf(KEY_A, testSettings({ API_KEYS: KEY_A, CACHE_SCOPE: 'shared' }))).toBeUndefined();
+  it('is anonymous without API keys or without a key; shares the cache, not the flow, with CACHE_SCOPE=shared', () => {
+    expect(callerOf(KEY_A, testSettings())).toEqual({});
+    expect(callerOf(undefined, settings)).toEqual({});
+    const shared = callerOf(KEY_A, testSettings({ API_KEYS: KEY_A, CACHE_SCOPE: 'shared' }));
+    expect(shared.cacheScope).toBeUndefined();
+    expect(shared.flow).toBe(shared.identity);
+    expect(shared.identity).toMatch(/^[0-9a-f]{32}$/);
   });
 });
 
@@ -92,7 +96,7 @@ describe.each([
           expect(key).not.toContain(KEY_A.slice(0, 8));
           expect(key).not.toContain(KEY_B.slice(0, 8));
         }
-        const tenantA = tenantOf(KEY_A, apps[0].settings)!;
+        const tenantA = callerOf(KEY_A, apps[0].settings).cacheScope!;
         expect(keys.some((key) => key.includes(`:t:${tenantA}:`))).toBe(true);
       } finally {
         await inspector.disconnect();

@@ -25,6 +25,9 @@ describe('loadSettings', () => {
       modelFallback: 'baseline',
       maxBatchSize: 1000,
       maxTextChars: 10000,
+      longTextStridePercent: 25,
+      longTextMaxWindows: 32,
+      longTextMaxWindowsPerRequest: 1000,
       maxBodyBytes: 2 * 1024 * 1024,
       metricsApiKey: undefined,
       trustProxy: false,
@@ -50,6 +53,9 @@ describe('loadSettings', () => {
     ['ALLOW_REMOTE_MODELS', 'maybe'],
     ['LOG_LEVEL', 'loud'],
     ['MODEL_FALLBACK', 'anything'],
+    ['LONG_TEXT_STRIDE_PERCENT', '51'],
+    ['LONG_TEXT_MAX_WINDOWS', '0'],
+    ['LONG_TEXT_MAX_WINDOWS_PER_REQUEST', '0'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadSettings({ [name]: value })).toThrow(InvalidSettingError);
     expect(() => loadSettings({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} must be`));

@@ -78,8 +78,11 @@ describe('examples in openapi.yaml', () => {
         'GET /v1/model 401 application/problem+json',
         'GET /v1/model 429 application/problem+json',
         'GET /v1/model 503 application/problem+json',
+        // Three named examples: two texts, options with details, a long text read in windows.
         'POST /v1/sentiment/predict request application/json',
         'POST /v1/sentiment/predict request application/json',
+        'POST /v1/sentiment/predict request application/json',
+        'POST /v1/sentiment/predict 200 application/json',
         'POST /v1/sentiment/predict 200 application/json',
         ...[200, 400, 401, 413, 415, 422, 429, 503].map(
           (s) => `POST /v1/sentiment/predict ${s} application/${s === 200 ? 'json' : 'problem+json'}`,

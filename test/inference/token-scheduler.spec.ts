@@ -291,13 +291,16 @@ describe('TokenScheduler', () => {
       expect(model.calls[0].keys.every((key) => key.startsWith('bulk'))).toBe(true); // idle: bulk runs at once
       const interactive = scheduler.submit([model.text('user', 10)]);
       expect(scheduler.queuedTexts).toBe(1);
-      expect(scheduler.queuedBulkTexts).toBe(8);
       await model.finishNext(clock, 40);
       // The one running bulk call finished; the waiting interactive text goes next, alone.
       expect(model.calls[0].keys).toEqual(['user']);
       await model.finishNext(clock, 10);
       await expect(interactive).resolves.toEqual(['result:user']);
-      while (model.calls.length > 0) await model.finishNext(clock, 40);
+      // The 8 bulk texts that waited behind it come after.
+      const laterBulk: string[] = [];
+      while (model.calls.length > 0) laterBulk.push(...(await model.finishNext(clock, 40)));
+      expect(laterBulk).toHaveLength(8);
+      expect(laterBulk.every((key) => key.startsWith('bulk'))).toBe(true);
       await expect(bulk).resolves.toHaveLength(12);
     });
 
@@ -332,22 +335,23 @@ describe('TokenScheduler', () => {
       const bulk = scheduler.submit([model.text('b0', 10), model.text('same', 10)], { priority: 'bulk' });
       const interactive = scheduler.submit([model.text('same', 10)]);
       expect(scheduler.queuedTexts).toBe(1);
-      expect(scheduler.queuedBulkTexts).toBe(1);
       await model.finishNext(clock, 10);
       expect(await model.finishNext(clock, 10)).toEqual(['same']);
       await expect(interactive).resolves.toEqual(['result:same']);
-      await model.finishNext(clock, 10);
+      // Only the other bulk text was left in the bulk lane.
+      expect(await model.finishNext(clock, 10)).toEqual(['b0']);
+      expect(model.calls).toHaveLength(0);
       await expect(bulk).resolves.toEqual(['result:b0', 'result:same']);
     });
 
     it('takes bulk texts out of the queue when their job is cancelled', async () => {
-      const { clock, model, scheduler } = setup({ maxBatchTexts: 2 });
+      const { clock, model, scheduler, drops } = setup({ maxBatchTexts: 2 });
       void scheduler.submit([model.text('busy', 10)]);
       const cancel = new AbortController();
       const bulk = scheduler.submit(model.texts('bulk', 6, 10), { priority: 'bulk', signal: cancel.signal });
       cancel.abort();
       await expect(bulk).rejects.toMatchObject({ reason: 'cancelled' });
-      expect(scheduler.queuedBulkTexts).toBe(0);
+      expect(drops).toEqual([{ reason: 'cancelled', texts: 6 }]);
       await model.finishNext(clock, 10);
       expect(model.calls).toHaveLength(0);
     });

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freshTexts } from '../cache/cache-test-helpers.js';
+import type { ResultLine } from './job-client.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
@@ -81,5 +82,32 @@ describe('sentiment-score CLI (built server, real redis-server)', () => {
       maxBuffer: 64 * 1024 * 1024,
     });
     expect(stderr).toContain(`job ${ids[0]} `);
+  });
+
+  it('--long-text chunk reads a verdict past token 512 that the default cuts off; the same file is another job', async () => {
+    const file = join(dir, 'long-reviews.jsonl');
+    const late = `${Array.from({ length: 600 }, () => 'the').join(' ')} ${'terrible '.repeat(60).trim()} cli`;
+    writeFileSync(file, `${JSON.stringify({ text: late, id: 'late' })}\n${JSON.stringify({ text: 'cli: fine' })}\n`);
+    const env = { ...process.env, SENTIMENT_JOB_TOKEN: 'cli-long-text-job-token-0123456789' };
+    const score = async (...flags: string[]) => {
+      const { stdout, stderr } = await run(process.execPath, [CLI, '--url', server.baseUrl, ...flags, file], { env });
+      const [first] = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as ResultLine);
+      return {
+        negative: first.predictions.find((p) => p.label === 'NEGATIVE')!.score,
+        job: /job (\S+)/.exec(stderr)![1],
+      };
+    };
+    const truncated = await score();
+    const chunked = await score('--long-text', 'chunk');
+    expect(Math.abs(truncated.negative - 0.5)).toBeLessThan(1e-6);
+    expect(chunked.negative).toBeGreaterThan(0.75);
+    expect(chunked.job).not.toBe(truncated.job);
+    await expect(run(process.execPath, [CLI, '--long-text', 'split', file])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--long-text must be truncate or chunk'),
+    });
   });
 });

@@ -12,9 +12,7 @@ import { JOB_CHUNK_QUEUE, JOB_STORE, type ChunkData } from '../../src/jobs/job-q
 import { JobStore, type JobRecord, type Submission } from '../../src/jobs/job-store.js';
 import { START_MODEL_WORKER } from '../../src/model/model-workers.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
-import { reconnectDelayMs } from '../../src/redis/redis-client.js';
 import { RedisClients } from '../../src/redis/redis-clients.js';
-import { jobsRedisEndpoint } from '../../src/redis/redis-endpoint.js';
 import { startSourceWorker } from '../support/model-workers.js';
 import { until } from '../support/until.js';
 
@@ -108,7 +106,7 @@ export interface FaultyJobsApp {
 /**
  * The application as test/support/test-app.ts builds it, with the jobs module's store (JOB_STORE)
  * and chunk queue (`getQueueToken(JOB_CHUNK_QUEUE)`) swapped for ones that fail a chosen call once:
- * the store is built as jobs.module.ts builds it (same connection options), the queue from the
+ * the store on the client jobs.module.ts gives the real one (the Redis module's `jobs-store`), the queue from the
  * options BullModule gives the real one.
  */
 export async function startFaultyJobsApp(settings: Settings): Promise<FaultyJobsApp> {
@@ -122,13 +120,7 @@ export async function startFaultyJobsApp(settings: Settings): Promise<FaultyJobs
     .useFactory({
       inject: [SETTINGS, RedisClients],
       factory: (current: Settings, clients: RedisClients) => {
-        const client = clients.ioredis('jobs-store', jobsRedisEndpoint(current)!, {
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 1,
-          connectTimeout: 2000,
-          retryStrategy: reconnectDelayMs,
-        });
-        client.on('error', () => undefined);
+        const client = clients.jobsStore();
         store = new FaultyJobStore(client, current.jobs.resultTtlSeconds, faults);
         const created = store;
         client.on('ready', () => void created.checkMemory(false).catch(() => undefined));

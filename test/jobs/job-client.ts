@@ -30,8 +30,9 @@ export class JobClient {
     };
   }
 
-  async submit(ndjson: string, headers: Record<string, string> = {}): Promise<Response> {
-    const response = await fetch(`${this.baseUrl}/v1/sentiment/jobs`, {
+  /** `query`: the job's options, e.g. `?long_text=chunk`. */
+  async submit(ndjson: string, headers: Record<string, string> = {}, query = ''): Promise<Response> {
+    const response = await fetch(`${this.baseUrl}/v1/sentiment/jobs${query}`, {
       method: 'POST',
       headers: this.headers({ 'content-type': 'application/x-ndjson', ...headers }),
       body: ndjson,

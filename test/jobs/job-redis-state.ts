@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
-import { tenantOf } from '../../src/auth/tenant.js';
+import { callerOf } from '../../src/auth/caller.js';
 import type { Settings } from '../../src/config/settings.js';
 import { until } from '../support/until.js';
 
@@ -79,7 +79,7 @@ export async function idempotencyBindings(redis: Inspector, idempotencyKey: stri
 
 /** The account (and owner) the service charges an API key's jobs to. */
 export function accountOf(apiKey: string, settings: Settings): string {
-  return tenantOf(apiKey, { ...settings, cacheScope: 'tenant' })!;
+  return callerOf(apiKey, settings).identity!;
 }
 
 /** Redis's count of OOM errors answered (`errorstat_OOM`), 0 when it never answered one. */

@@ -36,6 +36,7 @@ describe('the job store and queue on a 3-master Redis Cluster', () => {
     cacheHits: 0,
     createdAt: Date.now(),
     chunksQueued: false,
+    longText: 'truncate',
   });
   const texts = (chunk: number): StoredText[] => [
     [`text ${chunk}a`, null, chunk * 2 + 1],

@@ -164,3 +164,22 @@ describe('GET /metrics before the model is loaded (a second app in the same proc
     expect(sumOf(metrics, 'sentiment_http_requests_total')).toBe(0);
   });
 });
+
+describe('GET /metrics of two apps open at once in one process', () => {
+  let apps: TestApp[];
+  beforeAll(async () => {
+    apps = await Promise.all([startTestApp({}, { loadModel: false }), startTestApp({}, { loadModel: false })]);
+  });
+  afterAll(() => Promise.all(apps.map((t) => t.close())));
+
+  it('gives each app a registry of its own: each counts only its own requests, and each has the process metrics', async () => {
+    const [first, second] = apps.map((t) => t.app.getHttpServer());
+    for (let i = 0; i < 3; i++) await request(first).get('/v1/model').expect(503);
+    await request(second).get('/v1/model').expect(503);
+    const notReady = { method: 'GET', route: '/v1/model', status: '503' };
+    const [one, two] = await Promise.all([scrape(first), scrape(second)]);
+    expect(sumOf(one, 'sentiment_http_requests_total', notReady)).toBe(3);
+    expect(sumOf(two, 'sentiment_http_requests_total', notReady)).toBe(1);
+    for (const metrics of [one, two]) expect(metrics.types.get('process_cpu_seconds_total')).toBe('counter');
+  });
+});

@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { loadSettings } from '../../src/config/settings.js';
-import { createRedisClient, reconnectDelayMs } from '../../src/redis/redis-client.js';
+import { createRedisClient } from '../../src/redis/redis-client.js';
 import { RedisClients } from '../../src/redis/redis-clients.js';
 import { BREAKER_DEFAULTS, RedisConnection } from '../../src/redis/redis-connection.js';
-import { cacheRedisEndpoint, jobsRedisEndpoint } from '../../src/redis/redis-endpoint.js';
+import { cacheRedisEndpoint } from '../../src/redis/redis-endpoint.js';
+import { RedisOutageLog } from '../../src/redis/redis-outage.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { until } from '../support/until.js';
 
@@ -29,7 +30,8 @@ describe('Redis Cluster: clients created from REDIS_CLUSTER / JOBS_REDIS_CLUSTER
 
   it('the cache client connects through the seed and serves GET/SET on every master', async () => {
     const settings = loadSettings({ NODE_ENV: 'test', REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' });
-    const { client, stop } = createRedisClient(cacheRedisEndpoint(settings)!, new Logger('Redis'));
+    const outage = new RedisOutageLog(new Logger('Redis'), 'cache', 'test');
+    const { client, stop } = createRedisClient(cacheRedisEndpoint(settings)!, outage);
     const redis = new RedisConnection(client, { timeoutMs: 1000, ...BREAKER_DEFAULTS });
     try {
       await until(() => redis.isUp(), 10_000);
@@ -44,30 +46,27 @@ describe('Redis Cluster: clients created from REDIS_CLUSTER / JOBS_REDIS_CLUSTER
     }
   });
 
-  it("the job store's ioredis Cluster connects, and shutdown drops it and its duplicates", async () => {
+  it("the jobs' ioredis Clusters connect, and shutdown drops them and BullMQ's duplicates", async () => {
     // JOBS_REDIS_CLUSTER follows REDIS_CLUSTER when jobs use the cache's Redis.
     const settings = loadSettings({ NODE_ENV: 'test', REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' });
-    const clients = new RedisClients();
-    const client = clients.ioredis('jobs-store', jobsRedisEndpoint(settings)!, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      retryStrategy: reconnectDelayMs,
-    });
-    client.on('error', () => undefined);
+    const clients = new RedisClients(settings);
+    const store = clients.jobsStore();
+    const client = clients.jobsQueue();
+    expect(store).toBeInstanceOf(Cluster);
     expect(client).toBeInstanceOf(Cluster);
-    await until(() => client.status === 'ready', 10_000);
-    for (const key of keys) {
-      await client.set(key, 'jobs');
-      await expect(client.get(key)).resolves.toBe('jobs');
+    for (const jobs of [store, client]) {
+      await until(() => jobs.status === 'ready', 10_000);
+      for (const key of keys) {
+        await jobs.set(key, 'jobs');
+        await expect(jobs.get(key)).resolves.toBe('jobs');
+      }
     }
-    // BullMQ's worker duplicates its connection for blocking reads: that Cluster is the role's too.
+    // BullMQ's worker duplicates its connection for blocking reads: that Cluster is the jobs-worker role.
     const copy = client.duplicate();
-    copy.on('error', () => undefined);
     await until(() => copy.status === 'ready', 10_000);
-    await clients.close('jobs-store', () => new Promise<never>(() => undefined));
-    // Dropped, not closed politely: both let go of every node (a dropped ioredis Cluster ends as 'close').
+    await clients.close(['jobs-worker', 'jobs-queue', 'jobs-store'], () => new Promise<never>(() => undefined));
+    // Dropped, not closed politely: all let go of every node (a dropped ioredis Cluster ends as 'close').
     const dropped = (c: Cluster) => c.nodes().length === 0 && ['close', 'end'].includes(c.status);
-    await until(() => dropped(client as Cluster) && dropped(copy as Cluster), 5000);
+    await until(() => [store, client, copy].every((c) => dropped(c as Cluster)), 5000);
   }, 20_000);
 });

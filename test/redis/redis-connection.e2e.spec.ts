@@ -5,6 +5,7 @@ import type { RedisClientType } from 'redis';
 import { loadSettings } from '../../src/config/settings.js';
 import { createRedisClient } from '../../src/redis/redis-client.js';
 import { cacheRedisEndpoint } from '../../src/redis/redis-endpoint.js';
+import { RedisOutageLog } from '../../src/redis/redis-outage.js';
 import {
   RedisConnection,
   RedisUnavailableError,
@@ -222,7 +223,8 @@ describe('RedisConnection on a real redis-server', () => {
   beforeEach(async () => {
     const endpoint = cacheRedisEndpoint(loadSettings({ REDIS_URL: server.url }))!;
     // One node: a RedisClientType, whose commands the tests call.
-    redis = new RedisConnection(createRedisClient(endpoint, new Logger('Redis')).client as RedisClientType, {
+    const outage = new RedisOutageLog(new Logger('Redis'), 'cache', 'test');
+    redis = new RedisConnection(createRedisClient(endpoint, outage).client as RedisClientType, {
       timeoutMs: TIMEOUT_MS,
       failureRate: 0.5,
       samplingMs: SAMPLING_MS,

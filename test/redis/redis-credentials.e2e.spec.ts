@@ -104,14 +104,14 @@ describe('Redis credentials', () => {
     apps.push(t);
     const baseUrl = await baseUrlOf(t);
     const refused = () => t.logged(/credentials refused/);
-    await until(() => new Set(refused().map(({ role }) => role)).size === 3, 15_000);
+    await until(() => new Set(refused().map(({ role }) => role)).size === 4, 15_000);
     // Several reconnect attempts later, still one line per role.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(
       refused()
         .map(({ role }) => role)
         .sort(),
-    ).toEqual(['cache', 'jobs-queue', 'jobs-store']);
+    ).toEqual(['cache', 'jobs-queue', 'jobs-store', 'jobs-worker']);
     for (const { msg } of refused()) expect(msg).toMatch(/^redis \(\S+\) credentials refused \(WRONGPASS/);
     expect(t.lines.join('\n')).not.toContain(WRONG_PASSWORD);
 

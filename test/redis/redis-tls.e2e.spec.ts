@@ -158,16 +158,16 @@ describe('Redis over TLS', () => {
     const t = await app({ REDIS_URL: redis.url, REDIS_TLS_CA_FILE: certs.caFile });
     const baseUrl = await listen(t);
     const refused = () => t.logged(/certificate/);
-    await until(() => new Set(refused().map(({ role }) => role)).size === 3, 15_000);
+    await until(() => new Set(refused().map(({ role }) => role)).size === 4, 15_000);
     // Several reconnect attempts later (100, 200, 400, 800 ms …), still one line per role.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(
       refused()
         .map(({ role }) => role)
         .sort(),
-    ).toEqual(['cache', 'jobs-queue', 'jobs-store']);
+    ).toEqual(['cache', 'jobs-queue', 'jobs-store', 'jobs-worker']);
     for (const { msg } of refused())
-      expect(msg).toMatch(/^redis \((cache|jobs-store|jobs-queue)\) TLS certificate refused/);
+      expect(msg).toMatch(/^redis \((cache|jobs-store|jobs-queue|jobs-worker)\) TLS certificate refused/);
     expect(t.lines.join('\n')).not.toContain(redis.url);
 
     const ready = await fetch(`${baseUrl}/health/ready`);

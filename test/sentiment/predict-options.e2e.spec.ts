@@ -1,5 +1,6 @@
-// Request options (top_k, function_to_apply, truncate, truncation_direction, details) through the
-// built server on the tiny baseline; responses are also checked against openapi.yaml.
+// Request options (top_k, function_to_apply, truncate, truncation_direction, long_text, details)
+// through the built server on the tiny baseline; responses are also checked against openapi.yaml.
+// long_text: "chunk" itself: long-text.e2e.spec.ts.
 import request from '../support/contract-request.js';
 import { expectProblem } from '../support/problem-assertions.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
@@ -36,6 +37,7 @@ describe('predict options (built server, tiny baseline model)', () => {
       function_to_apply: 'default',
       truncate: true,
       truncation_direction: 'right',
+      long_text: 'truncate',
       details: false,
     });
     expect(explicit.status).toBe(200);

@@ -101,6 +101,20 @@ describe('traces of the built server, received over OTLP/HTTP', () => {
       });
     }
     for (const name of REQUEST_SPANS) expect({ name, count: named(trace, name).length }).toEqual({ name, count: 1 });
+    // Fastify's server span is named after the route; NestJS's instrumentation adds the controller method's.
+    expect(serverSpan.name).toBe(`POST ${PREDICT}`);
+    expect(serverSpan.attributes['sentiment.request_id']).toEqual(expect.any(String));
+    const [handler] = named(trace, 'SentimentController.predict');
+    expect(handler?.attributes).toEqual(
+      expect.objectContaining({
+        'nestjs.type': 'request_context',
+        'nestjs.controller': 'SentimentController',
+        'nestjs.callback': 'predict',
+      }),
+    );
+    // The service's spans run inside the controller method.
+    for (const name of [SPAN.cacheLookup, SPAN.tokenize, SPAN.queueWait])
+      expect(ancestors(named(trace, name)[0], trace)).toContain(handler);
 
     const [lookup] = named(trace, SPAN.cacheLookup);
     expect(lookup.attributes).toEqual(

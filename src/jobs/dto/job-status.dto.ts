@@ -37,6 +37,12 @@ export class JobStatusDto {
 
   @ApiPropertyOptional({ description: 'Why it failed.', example: 'chunk 3 failed 6 times: model worker crashed' })
   error?: string;
+
+  @ApiPropertyOptional({
+    description: 'Only for a job submitted with `long_text=chunk`: its long texts are read whole, in windows.',
+    enum: ['chunk'],
+  })
+  longText?: 'chunk';
 }
 
 @ApiSchema({
@@ -66,5 +72,6 @@ export function jobStatus(job: JobRecord): JobStatusDto {
   if (job.startedAt !== undefined) status.startedAt = iso(job.startedAt);
   if (job.finishedAt !== undefined) status.finishedAt = iso(job.finishedAt);
   if (job.error !== undefined) status.error = job.error;
+  if (job.longText === 'chunk') status.longText = 'chunk';
   return status;
 }

@@ -40,6 +40,27 @@ export const PREDICT_OPTIONS_RESPONSE_EXAMPLE: PredictResponseDto = {
   ],
 };
 
+/**
+ * A review whose verdict comes after the model's 512 tokens (782 in all): cut (the default), both
+ * labels score 0.5; read whole with `long_text: "chunk"`, in two windows, the verdict counts.
+ */
+export const PREDICT_LONG_TEXT_REQUEST_EXAMPLE: PredictRequestDto = {
+  text: [`${'The plot takes its time. '.repeat(100)}${'I loved the ending, it is wonderful. '.repeat(20)}`.trim()],
+  long_text: 'chunk',
+  details: true,
+};
+
+export const PREDICT_LONG_TEXT_RESPONSE_EXAMPLE: PredictResponseDto = {
+  model: 'distilbert-sst2-afinn-baseline-base',
+  predictions: [
+    [
+      { label: 'POSITIVE', score: 0.7642464954100477 },
+      { label: 'NEGATIVE', score: 0.23575350458995217 },
+    ],
+  ],
+  details: [{ tokens: 782, truncated: false, cache: 'miss', windows: 2 }],
+};
+
 export const MODEL_INFO_EXAMPLE: ModelInfoDto = {
   id: 'sentiment-api/distilbert-sst2-afinn-baseline-base',
   name: 'distilbert-sst2-afinn-baseline-base',

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsOptional, Min } from 'class-validator';
+import { LONG_TEXT_MODES, type LongTextMode } from '../../inference/long-text.js';
 
 export const SCORE_FUNCTIONS = ['default', 'softmax', 'sigmoid', 'none'] as const;
 export type ScoreFunctionOption = (typeof SCORE_FUNCTIONS)[number];
@@ -12,8 +13,8 @@ export class PredictRequestDto {
   @ApiProperty({
     description:
       'Texts to classify, answered in the same order. Each may be empty; longer token sequences are ' +
-      'cut to the model maximum (512 tokens) unless `truncate` is false. Limits: MAX_BATCH_SIZE items, ' +
-      'MAX_TEXT_CHARS characters each.',
+      'cut to the model maximum (512 tokens) unless `truncate` is false, or read whole in windows with ' +
+      '`long_text: "chunk"`. Limits: MAX_BATCH_SIZE items, MAX_TEXT_CHARS characters each.',
     type: [String],
     minItems: 1,
     example: ['I love you', 'I hate you'],
@@ -68,7 +69,26 @@ export class PredictRequestDto {
   truncation_direction?: (typeof TRUNCATION_DIRECTIONS)[number];
 
   @ApiPropertyOptional({
-    description: 'Also answer `details`: per text its token count, whether it was cut, and where its answer came from.',
+    description:
+      'How a text longer than the model’s maximum (`maxSequenceLength` tokens) is read. `truncate`: cut, as ' +
+      '`truncate` and `truncation_direction` say; what is past the cut never counts. `chunk`: read whole, in ' +
+      'overlapping windows of the model’s maximum (consecutive windows share `LONG_TEXT_STRIDE_PERCENT`, by default ' +
+      'a quarter, of their tokens), each classified like a text of its own; the text’s logits are the mean of its ' +
+      'windows’ logits weighted by their length in tokens, then `function_to_apply` makes its scores. A text that ' +
+      'fits is one window and answers exactly as with `truncate`. Nothing is cut, so `truncate` and ' +
+      '`truncation_direction` do not apply. A text may need at most `LONG_TEXT_MAX_WINDOWS` windows (422), a ' +
+      'request `LONG_TEXT_MAX_WINDOWS_PER_REQUEST` (413); a long text costs its windows in model time and admission.',
+    enum: LONG_TEXT_MODES,
+    default: 'truncate',
+  })
+  @IsOptional()
+  @IsIn(LONG_TEXT_MODES, { message: `must be one of ${LONG_TEXT_MODES.join(', ')}` })
+  long_text?: LongTextMode;
+
+  @ApiPropertyOptional({
+    description:
+      'Also answer `details`: per text its token count, whether it was cut, where its answer came from, and with ' +
+      '`long_text: "chunk"` the windows it was read in.',
     default: false,
   })
   @IsOptional()

@@ -25,7 +25,11 @@ export class PredictDetailDto {
   })
   tokens!: number;
 
-  @ApiProperty({ description: 'Whether the text was longer than the model’s maximum and cut to fit.', example: false })
+  @ApiProperty({
+    description:
+      'Whether the text was longer than the model’s maximum and cut to fit (never with `long_text: "chunk"`).',
+    example: false,
+  })
   truncated!: boolean;
 
   @ApiProperty({
@@ -35,6 +39,16 @@ export class PredictDetailDto {
     example: 'miss',
   })
   cache!: 'hit' | 'miss' | 'bypass';
+
+  @ApiPropertyOptional({
+    description:
+      'Only with `long_text: "chunk"`: the windows the text was read in, 1 when it fits the model (`tokens` at most ' +
+      '`maxSequenceLength`).',
+    type: 'integer',
+    minimum: 1,
+    example: 2,
+  })
+  windows?: number;
 }
 
 @ApiSchema({ name: 'PredictResponse', description: 'One prediction per submitted text, in request order.' })
