@@ -22,6 +22,7 @@ import { describeMachine } from './lib/machine.js';
 import { buildService, ensureBaseline } from './lib/prepare.js';
 import { startBenchServer, startOwnRedis, type ServerProcess } from './lib/service.js';
 import { randomText, seededRandom } from './lib/texts.js';
+import { progressLog } from './lib/progress.js';
 
 /** The issue's target: A's job behind the backlog takes at most this many times its time alone. */
 const TARGET_RATIO = 2;
@@ -58,12 +59,7 @@ const words = Number(values.words);
 const aloneRuns = Number(values['alone-runs']);
 const deadlineMs = Number(values['deadline-seconds']) * 1000;
 
-const started = performance.now();
-
-function log(message: string): void {
-  const seconds = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
-  process.stderr.write(`[jobs-fairness ${seconds} s] ${message}\n`);
-}
+const log = progressLog('jobs-fairness');
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 

@@ -14,6 +14,7 @@ import { buildService, ensureBaseline } from './lib/prepare.js';
 import { startBenchServer, waitUntilDrained } from './lib/service.js';
 import { summarize } from './lib/stats.js';
 import { randomText, seededRandom } from './lib/texts.js';
+import { progressLog } from './lib/progress.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,11 +46,7 @@ interface Measurement {
   errors: number;
 }
 
-const started = performance.now();
-function log(message: string): void {
-  const at = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
-  process.stderr.write(`[long-text ${at} s] ${message}\n`);
-}
+const log = progressLog('long-text');
 
 if (!values['skip-build']) buildService(log);
 const modelsDir = values['models-dir'];

@@ -55,6 +55,7 @@ import {
 } from './lib/service.js';
 import { MIXED_LENGTHS, type MixedLengthOptions } from './lib/texts.js';
 import type { TokenizerLocation } from './lib/token-count.js';
+import { progressLog } from './lib/progress.js';
 
 const ENGINE_CHILD = new URL('./lib/engine-child.ts', import.meta.url);
 const LOAD_CHILD = new URL('./lib/load-child.ts', import.meta.url);
@@ -171,13 +172,7 @@ interface Context {
   tokenizer: TokenizerLocation;
 }
 
-const started = performance.now();
-
-/** Progress on stderr, with the seconds since the start (how long each step takes). */
-function log(message: string): void {
-  const seconds = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
-  process.stderr.write(`[bench ${seconds} s] ${message}\n`);
-}
+const log = progressLog('bench');
 
 function load(spec: LoadChildInput): Promise<LoadSummary> {
   return runChild<LoadSummary>(LOAD_CHILD, spec);

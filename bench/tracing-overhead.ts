@@ -24,6 +24,7 @@ import type { LoadSummary } from './lib/load-summary.js';
 import { describeMachine } from './lib/machine.js';
 import { buildService, ensureBaseline } from './lib/prepare.js';
 import { cpuSeconds, fillCache, startBenchServer, waitUntilDrained } from './lib/service.js';
+import { progressLog } from './lib/progress.js';
 
 const LOAD_CHILD = new URL('./lib/load-child.ts', import.meta.url);
 
@@ -68,11 +69,7 @@ interface Measurement {
   errors: number;
 }
 
-const started = performance.now();
-function log(message: string): void {
-  const at = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
-  process.stderr.write(`[tracing-overhead ${at} s] ${message}\n`);
-}
+const log = progressLog('tracing-overhead');
 
 if (!values['skip-build']) buildService(log);
 const modelsDir = values['models-dir'];
