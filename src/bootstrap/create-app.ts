@@ -21,7 +21,7 @@ import { sendDeprecationHeaders } from '../http/deprecation.js';
 import { ProblemDetailsFilter, sendProblem } from '../http/problem-details.filter.js';
 import { REQUEST_ID_HEADER, requestIdOf, trackRequestContext } from '../http/request-id.js';
 import { badRequestTarget, isNormalRequestTarget } from '../http/request-target.js';
-import { applySecureHeaders } from '../http/secure-headers.js';
+import { addSecureHeaders, applyCors } from '../http/secure-headers.js';
 import { exposeServerSpans } from '../telemetry/server-span.js';
 import { tracingStarted } from '../telemetry/tracing.js';
 
@@ -83,6 +83,7 @@ export async function configureApp(app: NestFastifyApplication, settings: Settin
   trackRequestContext(fastify);
   if (tracingStarted()) exposeServerSpans(fastify);
   logIncomingRequests(fastify);
+  addSecureHeaders(fastify);
   // The edge, in this order and before any body is read: a target the router could read otherwise
   // than it is spelled is refused; then the matched route's key and rate limit (RouteAccessGate);
   // then overload: when the queued work alone is past what the deadline allows, no request that
@@ -102,7 +103,7 @@ export async function configureApp(app: NestFastifyApplication, settings: Settin
       return reply;
     }
   });
-  await applySecureHeaders(app, settings);
+  applyCors(app, settings);
   app.useGlobalFilters(new ProblemDetailsFilter());
   serveOpenApi(app);
   await app.init();

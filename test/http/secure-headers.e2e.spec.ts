@@ -3,6 +3,17 @@ import request from '../support/contract-request.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const PARTNER = 'https://partner.example.com';
+const KEY = 'k'.repeat(32);
+
+/** Helmet's headers and a request id; never X-Powered-By. */
+function expectSecureHeaders(headers: Record<string, string | string[] | undefined>): void {
+  expect(headers['x-content-type-options']).toBe('nosniff');
+  expect(headers['strict-transport-security']).toMatch(/max-age=\d+/);
+  expect(headers['content-security-policy']).toMatch(/default-src 'self'/);
+  expect(headers['x-frame-options']).toBe('SAMEORIGIN');
+  expect(headers['x-request-id']).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
+  expect(headers['x-powered-by']).toBeUndefined();
+}
 
 describe('secure headers (helmet), default settings', () => {
   let t: TestApp;
@@ -25,12 +36,13 @@ describe('secure headers (helmet), default settings', () => {
       method === 'POST' ? request(t.app.getHttpServer()).post(path) : request(t.app.getHttpServer()).get(path);
     const response = await (method === 'POST' ? call.send({ text: status === 200 ? ['I love you'] : [] }) : call);
     expect(response.status).toBe(status);
-    expect(response.headers['x-content-type-options']).toBe('nosniff');
-    expect(response.headers['strict-transport-security']).toMatch(/max-age=\d+/);
-    expect(response.headers['content-security-policy']).toMatch(/default-src 'self'/);
-    expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
-    expect(response.headers['x-request-id']).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
-    expect(response.headers['x-powered-by']).toBeUndefined();
+    expectSecureHeaders(response.headers);
+  });
+
+  it('GET /v1/%6Dodel (400): a target refused at the edge carries them too', async () => {
+    const response = await request(t.app.getHttpServer()).get('/v1/%6Dodel');
+    expect(response.status).toBe(400);
+    expectSecureHeaders(response.headers);
   });
 
   it('sends no CORS headers by default, even to a browser origin', async () => {
@@ -42,6 +54,35 @@ describe('secure headers (helmet), default settings', () => {
       .set('Origin', PARTNER)
       .set('Access-Control-Request-Method', 'POST');
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('secure headers on refusals at the edge (API keys, rate limit)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ API_KEYS: KEY, RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_PER_MINUTE: '1' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('401 without a key, 429 past the limit: both carry them', async () => {
+    const server = t.app.getHttpServer();
+    const unauthorized = await request(server)
+      .post('/v1/sentiment/predict')
+      .send({ text: ['I love you'] });
+    expect(unauthorized.status).toBe(401);
+    expectSecureHeaders(unauthorized.headers);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await request(server)
+        .post('/v1/sentiment/predict')
+        .set('Authorization', `Bearer ${KEY}`)
+        .send({ text: ['I love you'] });
+      statuses.push(response.status);
+      if (response.status === 429) expectSecureHeaders(response.headers);
+    }
+    expect(statuses).toContain(429);
   });
 });
 
