@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { PayloadGenerator, type PayloadOptions } from '../k6/lib/payload.js';
@@ -81,6 +82,8 @@ const CALL_SHAPES = [
 const MISS_CONNECTIONS = [1, 8, 32];
 const MISS_BATCH_SIZES = [1, 16];
 const CACHE_HIT_CONNECTIONS = 8;
+/** Rest between the cache hits and the floor, so the second side does not start on a hot machine. */
+const FLOOR_SETTLE_MS = 3000;
 /** The engine's token-budget batches for the mixed-length texts (a second bound: texts per call). */
 const ENGINE_TOKEN_BUDGET = 2048;
 const ENGINE_MAX_TEXTS = 32;
@@ -444,17 +447,23 @@ async function measureWorstInput(run: DtypeRun, options: BenchServerOptions, ctx
   }
 }
 
-/** (c): a server with Redis, the repeated one-text body cached first, then only that body. */
+/**
+ * (c): a server with Redis, the repeated one-text body cached first, then only that body; then, on
+ * the same server after a pause, the framework's floor (`GET /health/live`) at the same connections.
+ */
 async function measureCacheHits(server: ServerProcess, d: Durations): Promise<CacheHitRun> {
   const warmedCacheHeader = await fillCache(server.baseUrl, new PayloadGenerator(repeatedBody).pool());
-  const summary = await load({
+  const spec = {
     baseUrl: server.baseUrl,
     allowShedding: true,
     durationSeconds: d.cacheHits,
     connections: CACHE_HIT_CONNECTIONS,
     payload: repeatedBody,
-  });
-  return { connections: CACHE_HIT_CONNECTIONS, warmedCacheHeader, summary };
+  };
+  const summary = await load(spec);
+  await sleep(FLOOR_SETTLE_MS);
+  const floor = await load({ ...spec, allowShedding: false, get: '/health/live' });
+  return { connections: CACHE_HIT_CONNECTIONS, warmedCacheHeader, summary, floor };
 }
 
 const SERVICE_SCENARIOS: Scenario[] = ['burst', 'misses', 'batch', 'mixed', 'half-load', 'overload'];

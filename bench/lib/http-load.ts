@@ -21,6 +21,11 @@ export interface LoadSpec {
   payload: PayloadOptions | MixedLengthOptions;
   /** Route to POST to: the service's by default; the FastAPI original's is `/project/bulk-predict`. */
   path?: string;
+  /**
+   * GET this path instead of posting predict bodies (`payload` unused): the framework's floor,
+   * `/health/live`, a route through the same server, hooks and headers with no work of its own.
+   */
+  get?: string;
   /** Keep the texts of every 200 answer (LoadSamples.servedTexts), to count their tokens afterwards. */
   keepServedTexts?: boolean;
   /** Count 503 as the expected answer (overload scenarios), as the k6 scripts do. */
@@ -83,7 +88,7 @@ function bodyGenerator(options: PayloadOptions | MixedLengthOptions): BodyGenera
 
 /** Loads POST /v1/sentiment/predict (or spec.path) with generated bodies and records every answer. */
 export async function runLoad(spec: LoadSpec): Promise<LoadSamples> {
-  const payload = bodyGenerator(spec.payload);
+  const payload = spec.get === undefined ? bodyGenerator(spec.payload) : undefined;
   const samples: LoadSamples = {
     responses: [],
     errors: 0,
@@ -110,7 +115,47 @@ interface RequestContext {
   texts?: string[];
 }
 
-function runPart(spec: LoadSpec, part: Part, payload: BodyGenerator, samples: LoadSamples): Promise<void> {
+/** The request autocannon repeats: a predict body from the generator, or the floor's GET. */
+function requestOf(
+  spec: LoadSpec,
+  payload: BodyGenerator | undefined,
+  samples: LoadSamples,
+  answered: (texts: string[]) => void,
+) {
+  const count = (checks: Record<string, boolean>) => {
+    for (const passed of Object.values(checks)) {
+      if (passed) samples.checksPassed++;
+      else samples.checksFailed++;
+    }
+  };
+  if (payload === undefined) {
+    return {
+      method: 'GET' as const,
+      path: spec.get,
+      onResponse: (status: number) => {
+        answered([]);
+        count({ 'status is 200': status === 200 });
+      },
+    };
+  }
+  return {
+    method: 'POST' as const,
+    path: spec.path ?? PREDICT_PATH,
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (request: autocannon.Request, context: RequestContext) => {
+      const body = payload.body();
+      context.texts = body.text;
+      return { ...request, body: JSON.stringify(body) };
+    },
+    onResponse: (status: number, body: string, context: RequestContext) => {
+      const texts = context.texts ?? [];
+      answered(texts);
+      count(predictChecks(status, body, texts.length, { allowShedding: spec.allowShedding }));
+    },
+  };
+}
+
+function runPart(spec: LoadSpec, part: Part, payload: BodyGenerator | undefined, samples: LoadSamples): Promise<void> {
   // autocannon calls onResponse and then emits 'response' synchronously for the same answer.
   let answered: string[] = [];
   return new Promise((resolve, reject) => {
@@ -121,26 +166,7 @@ function runPart(spec: LoadSpec, part: Part, payload: BodyGenerator, samples: Lo
         overallRate: part.rate,
         duration: spec.durationSeconds,
         timeout: spec.timeoutSeconds ?? 10,
-        requests: [
-          {
-            method: 'POST',
-            path: spec.path ?? PREDICT_PATH,
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (request, context: RequestContext) => {
-              const body = payload.body();
-              context.texts = body.text;
-              return { ...request, body: JSON.stringify(body) };
-            },
-            onResponse: (status, body, context: RequestContext) => {
-              answered = context.texts ?? [];
-              const checks = predictChecks(status, body, answered.length, { allowShedding: spec.allowShedding });
-              for (const passed of Object.values(checks)) {
-                if (passed) samples.checksPassed++;
-                else samples.checksFailed++;
-              }
-            },
-          },
-        ],
+        requests: [requestOf(spec, payload, samples, (texts) => (answered = texts))],
       },
       (error: Error | null) => (error ? reject(error) : resolve()),
     );
