@@ -9,7 +9,8 @@ import type { TokenizedTexts, TruncationSide } from '../model/token-sequences.js
 import { SentimentModel } from '../model/sentiment-model.service.js';
 import { inSpan, SPAN, tracer } from '../telemetry/spans.js';
 import { systemClock } from './clock.js';
-import { aggregateWindows, windowKey, type ChunkOptions } from './long-text.js';
+import { truncatedTextKey, windowKey } from './in-flight-keys.js';
+import { aggregateWindows, type ChunkOptions } from './long-text.js';
 import { checkReadLimits } from './read-limits.js';
 import type { Classified, ReadOptions, TextClassifier } from './text-classifier.js';
 import { TokenScheduler, type SchedulerListener, type SubmitOptions } from './token-scheduler.js';
@@ -155,7 +156,7 @@ export class InferenceService implements TextClassifier {
       }
       return tokenized;
     });
-    const { sequences, fullLengths, windowCounts } = tokenized;
+    const { fullLengths, windowCounts } = tokenized;
     // Refused before any text is queued.
     checkReadLimits(
       fullLengths.map((tokens, i) => ({ tokens, windows: windowCounts?.[i] })),
@@ -163,14 +164,8 @@ export class InferenceService implements TextClassifier {
     );
     const submit = { flow: caller.flow, signal: options.signal?.(), priority: options.priority };
     const outputs = chunk
-      ? await this.classifyWindows(
-          texts,
-          { sequences, fullLengths, windowCounts: windowCounts! },
-          chunk,
-          caller,
-          submit,
-        )
-      : await this.classifyTexts(texts, { sequences, fullLengths }, truncation, caller, submit);
+      ? await this.classifyWindows(texts, { ...tokenized, windowCounts: windowCounts! }, chunk, caller, submit)
+      : await this.classifyTexts(texts, tokenized, truncation, caller, submit);
     return { outputs, sources: outputs.map(() => 'miss') };
   }
 
@@ -182,9 +177,9 @@ export class InferenceService implements TextClassifier {
     caller: Caller,
     submit: SubmitOptions,
   ): Promise<ModelOutput[]> {
-    const prefix = `${caller.cacheScope ?? ''}\u0000${truncation}\u0000`;
+    const scope = caller.cacheScope ?? '';
     const logits = await this.scheduler.submit(
-      texts.map((text, i) => ({ key: prefix + text, tokens: sequences[i] })),
+      texts.map((text, i) => ({ key: truncatedTextKey(scope, truncation, text), tokens: sequences[i] })),
       submit,
     );
     return logits.map((row, i) => ({ logits: row, tokens: fullLengths[i] }));

@@ -43,11 +43,3 @@ export function aggregateWindows(rows: readonly (readonly number[])[], lengths: 
   const total = lengths.reduce((sum, length) => sum + length, 0);
   return rows[0].map((_, label) => rows.reduce((sum, row, i) => sum + row[label] * lengths[i], 0) / total);
 }
-
-/**
- * The in-flight key of one window of a text: identical windows of one scope are computed once, and
- * never confused with a truncated text or a window of another stride or position.
- */
-export function windowKey(scope: string, stridePercent: number, window: number, text: string): string {
-  return `${scope}\u0000chunk:${stridePercent}:${window}\u0000${text}`;
-}

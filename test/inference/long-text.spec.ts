@@ -1,5 +1,6 @@
 import { TooManyRequestWindowsError, TooManyWindowsError } from '../../src/common/too-many-windows-error.js';
-import { aggregateWindows, checkWindowLimits, windowKey } from '../../src/inference/long-text.js';
+import { truncatedTextKey, windowKey } from '../../src/inference/in-flight-keys.js';
+import { aggregateWindows, checkWindowLimits } from '../../src/inference/long-text.js';
 import { strideTokens, windowStarts } from '../../src/model/token-windows.js';
 
 describe('windows of a long text', () => {
@@ -103,8 +104,8 @@ describe('windowKey', () => {
       windowKey('', 30, 0, 'text'),
       windowKey('tenant', 25, 0, 'text'),
       windowKey('', 25, 0, 'text2'),
-      // The truncated text's in-flight key (inference.service.ts): scope, side, text.
-      '\u0000right\u0000text',
+      truncatedTextKey('', 'right', 'text'),
+      truncatedTextKey('', 'left', 'text'),
     ];
     expect(new Set(keys).size).toBe(keys.length);
   });
