@@ -28,6 +28,28 @@ async function predict(baseUrl: string, text: string): Promise<Outcome> {
   }
 }
 
+/**
+ * A predict request on a connection of its own (never one of fetch's pooled keep-alive connections,
+ * which the server may be closing at that moment: that would be a reset, not a refusal).
+ */
+function predictOnNewConnection(baseUrl: string, text: string): Promise<Outcome> {
+  const body = JSON.stringify({ text: [text] });
+  const sentAt = performance.now();
+  return new Promise((resolve) => {
+    const request = httpRequest(`${baseUrl}/v1/sentiment/predict`, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    request.on('response', (response) => {
+      response.resume();
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, sentAt, doneAt: performance.now() }));
+    });
+    request.on('error', (error) => resolve({ status: String(error), sentAt, doneAt: performance.now() }));
+    request.end(body);
+  });
+}
+
 async function readinessStatus(baseUrl: string): Promise<number> {
   const response = await fetch(`${baseUrl}/health/ready`);
   await response.arrayBuffer();
@@ -112,9 +134,9 @@ describe('graceful shutdown of the real server process', () => {
       await sleep(Math.max(0, signalledAt + DRAIN_MS - 400 - performance.now()));
       await stopStreaming();
 
-      // Drain over: the server stops accepting, but the request in flight is still answered.
+      // Drain over: the server stops accepting new connections, but the request in flight is still answered.
       await waitForLogLine(server, /drain over/, DRAIN_MS + 5000);
-      refused = await predict(baseUrl, 'too late');
+      refused = await predictOnNewConnection(baseUrl, 'too late');
     } finally {
       await stopStreaming();
       releaseUpload();
