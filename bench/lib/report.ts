@@ -109,6 +109,10 @@ export const GOALS = {
   mixedVsOriginal: { fp32: 1, q8: 2 } as Record<ModelDtype, number>,
   halfLoadP99Ms: 250,
   readyMs: 10_000,
+  /** Issue #26: every closed-loop shape ≥ this × the engine's ceiling of the same shape. */
+  shapeCeilingRatio: 0.9,
+  /** Issue #26: mixed lengths (fp32) serve ≥ this × the original's sentences/s, at a p99 no worse. */
+  mixedVsOriginalAtP99: 1.5,
 };
 
 const ORIGINAL_HITS_TARGET = `cache hits ≥ ${GOALS.cacheHitVsOriginal} × the original`;
@@ -176,7 +180,8 @@ export function checkTargets(runs: DtypeRun[], original: OriginalRun, requestTim
   const deadlineMs = promisedDeadlineMs(requestTimeoutMs);
   const originalOneText = original.oneText?.requestsPerSecond;
   const originalHits = original.cacheHits?.summary.requestsPerSecond;
-  const originalMixed = loop(original, 'mixed-8x4')?.summary.sentencesPerSecond;
+  const originalMixedLoop = loop(original, 'mixed-8x4')?.summary;
+  const originalMixed = originalMixedLoop?.sentencesPerSecond;
   return runs
     .filter((run) => !run.skipped)
     .flatMap((run) => {
@@ -233,6 +238,15 @@ export function checkTargets(runs: DtypeRun[], original: OriginalRun, requestTim
           'req/s',
           `one-text requests at 8 connections ≥ ${GOALS.oneTextVsOriginal} × the original`,
         );
+        const ceiling = engineBatch(run, 8)?.sentencesPerSecond;
+        const served = at8.summary.sentencesPerSecond;
+        add(
+          `one-text requests at 8 connections: served ≥ ${GOALS.shapeCeilingRatio} × engine batch-8 ceiling (#26)`,
+          ceiling === undefined
+            ? `${int(served)} sentences/s; engine not run`
+            : `${int(served)} ÷ ${int(ceiling)} = ${ratio(served / ceiling)}`,
+          ceiling === undefined ? null : served >= GOALS.shapeCeilingRatio * ceiling,
+        );
       }
 
       for (const overload of run.overloads ?? []) {
@@ -272,6 +286,14 @@ export function checkTargets(runs: DtypeRun[], original: OriginalRun, requestTim
           `${int(run.peakRssMB)} MB`,
           run.peakRssMB <= GOALS.ordinaryRssMB,
         );
+        const theirs = original.peakRssMB;
+        add(
+          'peak RSS under ordinary load ≤ the original’s (#26)',
+          theirs === undefined
+            ? `${int(run.peakRssMB)} MB; the original not run`
+            : `${int(run.peakRssMB)} vs ${int(theirs)} MB`,
+          theirs === undefined ? null : run.peakRssMB <= theirs,
+        );
       }
 
       if (run.cacheHits) {
@@ -309,6 +331,31 @@ export function checkTargets(runs: DtypeRun[], original: OriginalRun, requestTim
             : `${int(served)} ÷ ${int(engineTokens)} = ${ratio(served / engineTokens)}`,
           engineTokens === undefined ? null : served >= GOALS.mixedTokenRatio * engineTokens,
         );
+        const engineSentences = run.engine?.mixed?.sentencesPerSecond;
+        add(
+          `mixed lengths: served sentences/s ≥ ${GOALS.shapeCeilingRatio} × the engine's on the same texts (#26)`,
+          engineSentences === undefined
+            ? `${int(summary.sentencesPerSecond)} sentences/s; engine not run`
+            : `${int(summary.sentencesPerSecond)} ÷ ${int(engineSentences)} = ${ratio(summary.sentencesPerSecond / engineSentences)}`,
+          engineSentences === undefined
+            ? null
+            : summary.sentencesPerSecond >= GOALS.shapeCeilingRatio * engineSentences,
+        );
+        if (run.dtype === 'fp32') {
+          const target = `mixed lengths: p99 ≤ the original's, served sentences/s ≥ ${GOALS.mixedVsOriginalAtP99} × it (fp32, #26)`;
+          if (!originalMixedLoop) add(target, 'the original not run', null);
+          else {
+            const p99 = summary.latency.served.p99;
+            const theirP99 = originalMixedLoop.latency.served.p99;
+            add(
+              target,
+              `p99 ${int(p99)} vs ${int(theirP99)} ms; ${int(summary.sentencesPerSecond)} vs ` +
+                `${int(originalMixedLoop.sentencesPerSecond)} sentences/s = ${ratio(summary.sentencesPerSecond / originalMixedLoop.sentencesPerSecond)}`,
+              p99 <= theirP99 &&
+                summary.sentencesPerSecond >= GOALS.mixedVsOriginalAtP99 * originalMixedLoop.sentencesPerSecond,
+            );
+          }
+        }
         const padding = summary.model?.paddingEfficiency;
         add(
           `mixed lengths: padding efficiency (real ÷ padded tokens) ≥ ${GOALS.paddingEfficiency}`,
