@@ -1,6 +1,6 @@
 // npm run bench [-- --quick] [--only engine,batch,...] [--dtypes fp32,q8] [--models-dir ./models]
 //                 [--original-dir ../shared/peers/seed-py] [--out file.json] [--skip-build]
-//                 [--env NAME=value ...]  (service settings for the benchmarked servers, e.g. BATCH_WINDOW_MS=5)
+//                 [--env NAME=value ...]  (service settings for the benchmarked servers, e.g. BATCH_WINDOW_MS=2)
 // Measures the service on the `base` baseline (DistilBERT-base compute) against the engine's own
 // ceiling on the same texts, and the FastAPI original in the same run, with the goals of issue #12;
 // prints the Markdown tables and writes them with every number to bench/results/<date>.json
@@ -685,7 +685,7 @@ async function main(): Promise<void> {
   writeFileSync(out, await prettier.format(json, { ...(await prettier.resolveConfig(out)), filepath: out }));
 
   console.log(table);
-  console.log(`\n## Targets (issue #12) on ${machineLine}\n\n${targetTable}`);
+  console.log(`\n## Targets (issues #12, #26) on ${machineLine}\n\n${targetTable}`);
   for (const note of notes) console.log(`\nNote: ${note}`);
   console.log(
     `\nLoad average ${machine.loadAverageAtStart.toFixed(2)} at start, ${loadAverageAtEnd.toFixed(2)} at end ` +

@@ -313,8 +313,9 @@ export const SETTING_DEFINITIONS: SettingDefinitions = {
   batchWindowMs: {
     variable: 'BATCH_WINDOW_MS',
     parse: integer(0, 1000),
-    default: 2,
-    description: 'how long the first queued text waits for company before its call runs anyway',
+    default: 5,
+    description:
+      'how long queued texts wait for company before their call runs anyway; the wait ends early once as many texts wait as the last call answered ([Batching](API.md#batching-and-overload))',
   },
   queueMaxTokens: {
     variable: 'QUEUE_MAX_TOKENS',

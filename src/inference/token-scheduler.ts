@@ -10,7 +10,7 @@ export interface TokenSchedulerOptions {
   maxBatchTokens: number;
   /** Texts one model call may carry. */
   maxBatchTexts: number;
-  /** How long the first queued text waits for company before a partial batch runs. */
+  /** How long queued texts wait for company before a partial batch runs (less once the expected company is there). */
   windowMs: number;
   /** Model calls handed to the model worker at once (MAX_CONCURRENT_BATCHES). */
   maxConcurrentCalls: number;
@@ -115,8 +115,12 @@ interface Lane<T> {
   pendingTokens: number;
   /** Σ length² of pending texts: attention's share of their cost. */
   pendingTokenSquares: number;
-  /** When the oldest of its pending texts arrived (the batching window starts there). */
+  /** When the batching window started: the oldest pending text's arrival, or the last interactive call's end. */
   windowStartedAt: number;
+  /** Pending texts at which a call runs before its window ends: the company expected in it. */
+  expectedTexts: number;
+  /** Texts the lane's last call answered (none yet: no company is expected, the window runs out). */
+  lastCallTexts: number;
 }
 
 function emptyLane<T>(priority: Priority): Lane<T> {
@@ -129,6 +133,8 @@ function emptyLane<T>(priority: Priority): Lane<T> {
     pendingTokens: 0,
     pendingTokenSquares: 0,
     windowStartedAt: 0,
+    expectedTexts: Infinity,
+    lastCallTexts: Infinity,
   };
 }
 
@@ -367,7 +373,11 @@ export class TokenScheduler<T> {
   private countPending(entry: Entry<T>, sign: 1 | -1): void {
     const lane = entry.flow!.lane;
     const length = entry.tokens.length;
-    if (lane.pendingTexts === 0 && sign === 1) lane.windowStartedAt = this.clock.now();
+    if (lane.pendingTexts === 0 && sign === 1) {
+      lane.windowStartedAt = this.clock.now();
+      // Its callers are the likeliest company: a lone client's text runs at once, no window.
+      lane.expectedTexts = lane.lastCallTexts;
+    }
     lane.pendingTexts += sign;
     lane.pendingTokens += sign * length;
     lane.pendingTokenSquares += sign * length * length;
@@ -387,7 +397,9 @@ export class TokenScheduler<T> {
         continue;
       }
       const windowLeft = lane.windowStartedAt + this.options.windowMs - this.clock.now();
-      const full = lane.pendingTexts >= this.options.maxBatchTexts || lane.pendingTokens >= this.options.maxBatchTokens;
+      const full =
+        lane.pendingTexts >= Math.min(lane.expectedTexts, this.options.maxBatchTexts) ||
+        lane.pendingTokens >= this.options.maxBatchTokens;
       if (!full && windowLeft > 0) {
         this.windowTimer ??= this.clock.setTimeout(() => {
           this.windowTimer = undefined;
@@ -521,6 +533,17 @@ export class TokenScheduler<T> {
         (realTokens / paddedTokens) * PADDING_EFFICIENCY_WEIGHT;
     }
     this.listener.onCall?.({ texts: batch.length, realTokens, paddedTokens, seconds, ok });
+    // The callers answered now are the likeliest company for the texts that waited through this
+    // call: the window opens again until as many texts as this call answered have joined them, so
+    // the queue does not run in halves (8 one-text clients would otherwise alternate calls of 4).
+    const { interactive } = this;
+    if (lane === 'interactive') {
+      interactive.lastCallTexts = batch.length;
+      if (interactive.pendingTexts > 0) {
+        interactive.windowStartedAt = this.clock.now();
+        interactive.expectedTexts = interactive.pendingTexts + batch.length;
+      }
+    }
     batch.forEach((entry, i) => {
       this.inFlight.delete(entry.key);
       for (const waiter of entry.waiters) {

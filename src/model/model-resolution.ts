@@ -154,7 +154,13 @@ async function loadFiles(options: ModelLoadOptions, id: string, remote: boolean)
   // the hub's status, where the tokenizer would take an absent tokenizer_config.json for an empty one.
   const model = await AutoModelForSequenceClassification.from_pretrained(id, {
     ...common,
-    session_options: { intraOpNumThreads: options.threads, interOpNumThreads: 1 },
+    session_options: {
+      intraOpNumThreads: options.threads,
+      interOpNumThreads: 1,
+      // ONNX Runtime's threads otherwise spin on every core after each call, while the event loop
+      // and the tokenizer need one to bring the next call's texts: measured in docs/PERFORMANCE.md.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    },
   });
   const tokenizer = await AutoTokenizer.from_pretrained(id, common);
   return { tokenizer, model };

@@ -284,6 +284,49 @@ describe('TokenScheduler', () => {
     expect(model.calls[0].keys.sort()).toEqual(['a', 'b']);
   });
 
+  it('runs a lone client’s next text at once: the last call answered one text, and it is back', async () => {
+    const { clock, model, scheduler } = setup({ windowMs: 5 });
+    void scheduler.submit([model.text('first', 5)]);
+    expect(model.calls).toHaveLength(0);
+    clock.advance(5);
+    await model.finishNext(clock, 10);
+    void scheduler.submit([model.text('second', 5)]);
+    expect(model.calls[0].keys).toEqual(['second']);
+    // A second client's text waits through that call, then for the first client to come back.
+    void scheduler.submit([model.text('other', 5)]);
+    await model.finishNext(clock, 10);
+    expect(model.calls).toHaveLength(0);
+    void scheduler.submit([model.text('third', 5)]);
+    expect(model.calls[0].keys.sort()).toEqual(['other', 'third']);
+  });
+
+  it('after a call, waits for as many texts as it answered to join the ones that waited, up to windowMs', async () => {
+    const { clock, model, scheduler } = setup({ windowMs: 5 });
+    // Four one-text clients in a call, four more waiting through it (a closed loop of 8).
+    const first = ['a', 'b', 'c', 'd'].map((key) => scheduler.submit([model.text(key, 5)]));
+    clock.advance(5);
+    expect(model.calls[0].keys).toHaveLength(4);
+    for (const key of ['e', 'f', 'g', 'h']) void scheduler.submit([model.text(key, 5)]);
+    await model.finishNext(clock, 20);
+    await Promise.all(first);
+    // Their window ended long ago, but the answered clients are expected back: the call waits.
+    expect(model.calls).toHaveLength(0);
+    for (const key of ['a2', 'b2', 'c2']) void scheduler.submit([model.text(key, 5)]);
+    expect(model.calls).toHaveLength(0);
+    void scheduler.submit([model.text('d2', 5)]);
+    // All four are back: it runs at once, with all eight.
+    expect(model.calls[0].keys).toHaveLength(8);
+    // One text waits through that call; only two of the eight answered come back: the call runs
+    // when the window ends, with the three.
+    void scheduler.submit([model.text('x', 5)]);
+    await model.finishNext(clock, 20);
+    for (const key of ['a3', 'b3']) void scheduler.submit([model.text(key, 5)]);
+    clock.advance(4);
+    expect(model.calls).toHaveLength(0);
+    clock.advance(1);
+    expect(model.calls[0].keys.sort()).toEqual(['a3', 'b3', 'x']);
+  });
+
   describe('bulk priority', () => {
     it('runs bulk texts only while no interactive text waits: interactive leads the next call', async () => {
       const { clock, model, scheduler } = setup({ maxBatchTexts: 4 });
