@@ -111,6 +111,8 @@ interface Lane<T> {
   ring: Flow<T>[];
   flows: Map<string, Flow<T>>;
   cursor: number;
+  /** Model time (estimated) the calls led in the current turn took. */
+  turnSeconds: number;
   pendingTexts: number;
   pendingTokens: number;
   /** Σ length² of pending texts: attention's share of their cost. */
@@ -129,6 +131,7 @@ function emptyLane<T>(priority: Priority): Lane<T> {
     ring: [],
     flows: new Map(),
     cursor: 0,
+    turnSeconds: 0,
     pendingTexts: 0,
     pendingTokens: 0,
     pendingTokenSquares: 0,
@@ -414,7 +417,8 @@ export class TokenScheduler<T> {
   /**
    * The next call: led by the flow whose turn it is (its next text is the seed), drawn from a
    * pool where every flow offers at most one call's worth of texts, grown around the seed by
-   * length while a text is cheaper padded into this call than run alone.
+   * length while a text is cheaper padded into this call than run alone. The turn passes on after
+   * the call, unless the rest of the seed's request fits in the turn (keepsTurn).
    */
   private takeBatch(lane: Lane<T>): Entry<T>[] {
     const { maxBatchTexts, maxBatchTokens } = this.options;
@@ -449,14 +453,42 @@ export class TokenScheduler<T> {
       shape = best.shape;
     }
     const batch = sorted.slice(low, high + 1);
+    const leader = ring[lane.cursor];
     for (const entry of batch) this.unqueue(entry);
-    lane.cursor++;
+    lane.turnSeconds += this.costModel.seconds(shape);
+    if (!this.keepsTurn(lane, leader, seed)) {
+      lane.cursor++;
+      lane.turnSeconds = 0;
+    }
     this.pruneFlows();
     if (lane === this.interactive && this.windowTimer !== undefined) {
       this.clock.clearTimeout(this.windowTimer);
       this.windowTimer = undefined;
     }
     return batch;
+  }
+
+  /**
+   * Whether the leader leads the next call too: when the rest of the seed's request would still end
+   * within the model time of the costliest call the budget allows (the turn so far included). An ordinary request of texts of
+   * several lengths, which needs a call per length, then finishes in one turn instead of one call per
+   * round of everyone else's (the tail of mixed-length traffic), while a request larger than a call
+   * still gets one call a turn, so no one waits for more than about one full call.
+   */
+  private keepsTurn(lane: Lane<T>, leader: Flow<T>, seed: Entry<T>): boolean {
+    const request = seed.waiters[0]?.request;
+    if (!request) return false;
+    let texts = 0;
+    let paddedLength = 0;
+    for (const entry of request.entries) {
+      if (entry.flow !== leader) continue;
+      texts++;
+      paddedLength = Math.max(paddedLength, entry.tokens.length);
+    }
+    if (texts === 0) return false;
+    // The costliest call the budget allows: one sequence of the whole budget (attention grows with length).
+    const turn = this.costModel.seconds({ texts: 1, paddedLength: this.options.maxBatchTokens });
+    return lane.turnSeconds + this.costModel.seconds({ texts, paddedLength }) <= turn;
   }
 
   /** The call grown by `entry`, if it fits and padding it in is cheaper than its own call. */

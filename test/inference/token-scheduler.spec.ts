@@ -153,6 +153,19 @@ describe('TokenScheduler', () => {
     await expect(large).resolves.toHaveLength(40);
   });
 
+  it('lets a request that needs a call per length finish in its turn when the rest fits in one full call', async () => {
+    const { clock, model, scheduler } = setup();
+    void scheduler.submit([model.text('busy', 10)]); // occupies the model while the rest queue up
+    const mixed = scheduler.submit([...model.texts('short', 3, 5), model.text('long', 100)]);
+    const other = scheduler.submit([model.text('other', 20)]);
+    const order: string[] = [];
+    while (model.calls.length > 0) order.push((await model.finishNext(clock, 10)).sort().join(','));
+    // One call per length, both in the mixed request's turn (0.025 s + 0.11 s of a 0.522 s turn).
+    expect(order).toEqual(['busy', 'short0,short1,short2', 'long', 'other']);
+    await expect(mixed).resolves.toHaveLength(4);
+    await expect(other).resolves.toEqual(['result:other']);
+  });
+
   it('takes turns between flows: a tenant with many requests does not crowd out another', async () => {
     const { clock, model, scheduler } = setup({ maxBatchTexts: 2, maxBatchTokens: 4096, deadlineMs: 600_000 });
     void scheduler.submit([model.text('first', 10)], { flow: 'a' });
