@@ -470,10 +470,11 @@ export class TokenScheduler<T> {
 
   /**
    * Whether the leader leads the next call too: when the rest of the seed's request would still end
-   * within the model time of the costliest call the budget allows (the turn so far included). An ordinary request of texts of
-   * several lengths, which needs a call per length, then finishes in one turn instead of one call per
-   * round of everyone else's (the tail of mixed-length traffic), while a request larger than a call
-   * still gets one call a turn, so no one waits for more than about one full call.
+   * within the model time of the costliest call the budget allows (the turn so far included). An
+   * ordinary request of texts of several lengths, which needs a call per length, then finishes in one
+   * turn instead of one call per round of everyone else's (the tail of mixed-length traffic), while a
+   * request larger than a call still gets one call a turn, so no one waits for more than about one
+   * full call.
    */
   private keepsTurn(lane: Lane<T>, leader: Flow<T>, seed: Entry<T>): boolean {
     const request = seed.waiters[0]?.request;
