@@ -30,9 +30,15 @@ async function predict(baseUrl: string, text: string): Promise<Outcome> {
 
 /**
  * A predict request on a connection of its own (never one of fetch's pooled keep-alive connections,
- * which the server may be closing at that moment: that would be a reset, not a refusal).
+ * which the server may be closing at that moment: that would be a reset, not a refusal). Given
+ * `uploadUntil`, its body is still being uploaded until that resolves: the server has its headers,
+ * so it is in flight.
  */
-function predictOnNewConnection(baseUrl: string, text: string): Promise<Outcome> {
+function predictOnNewConnection(
+  baseUrl: string,
+  text: string,
+  uploadUntil?: Promise<void>,
+): Promise<Outcome & { body: string }> {
   const body = JSON.stringify({ text: [text] });
   const sentAt = performance.now();
   return new Promise((resolve) => {
@@ -42,11 +48,18 @@ function predictOnNewConnection(baseUrl: string, text: string): Promise<Outcome>
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     });
     request.on('response', (response) => {
-      response.resume();
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, sentAt, doneAt: performance.now() }));
+      let answer = '';
+      response.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, sentAt, doneAt: performance.now(), body: answer }),
+      );
     });
-    request.on('error', (error) => resolve({ status: String(error), sentAt, doneAt: performance.now() }));
-    request.end(body);
+    request.on('error', (error) => resolve({ status: String(error), sentAt, doneAt: performance.now(), body: '' }));
+    if (uploadUntil === undefined) request.end(body);
+    else {
+      request.write(body.slice(0, 8));
+      void uploadUntil.then(() => request.end(body.slice(8)));
+    }
   });
 }
 
@@ -54,32 +67,6 @@ async function readinessStatus(baseUrl: string): Promise<number> {
   const response = await fetch(`${baseUrl}/health/ready`);
   await response.arrayBuffer();
   return response.status;
-}
-
-/**
- * A predict request whose body is still being uploaded: the server has its headers, so it is in
- * flight, and it only completes once `finish` resolves.
- */
-function uploadingPredict(baseUrl: string, finish: Promise<void>): Promise<Outcome & { body: string }> {
-  const body = JSON.stringify({ text: ['a request still uploading when the server stops accepting'] });
-  const sentAt = performance.now();
-  return new Promise((resolve) => {
-    const request = httpRequest(`${baseUrl}/v1/sentiment/predict`, {
-      method: 'POST',
-      agent: false,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    });
-    request.on('response', (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, sentAt, doneAt: performance.now(), body: text }),
-      );
-    });
-    request.on('error', (error) => resolve({ status: String(error), sentAt, doneAt: performance.now(), body: '' }));
-    request.write(body.slice(0, 8));
-    void finish.then(() => request.end(body.slice(8)));
-  });
 }
 
 async function waitForLogLine(server: ServerProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
@@ -103,7 +90,11 @@ describe('graceful shutdown of the real server process', () => {
     const { baseUrl } = server;
 
     let releaseUpload!: () => void;
-    const inFlight = uploadingPredict(baseUrl, new Promise<void>((resolve) => (releaseUpload = resolve)));
+    const inFlight = predictOnNewConnection(
+      baseUrl,
+      'a request still uploading when the server stops accepting',
+      new Promise<void>((resolve) => (releaseUpload = resolve)),
+    );
     await sleep(200);
 
     // A steady stream of requests from before the signal until shortly before the drain ends.
