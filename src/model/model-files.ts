@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelDtype } from '../config/settings.js';
 
@@ -22,10 +23,22 @@ export function hasLocalModel(modelDir: string, modelId: string, dtype: ModelDty
   return ['config.json', 'tokenizer.json', onnxFileName(dtype)].every((file) => existsSync(join(folder, file)));
 }
 
-/** The file's SHA-256 in lower-case hex, read as a stream (an ONNX file can be hundreds of MB). */
+/**
+ * The file's SHA-256 in lower-case hex, read through one reused buffer. An ONNX file can be hundreds
+ * of MB: a read stream's chunks would be that much garbage in the model worker's small heap, held
+ * in its RSS until a GC that idle workers rarely run (docs/PERFORMANCE.md, issue #26).
+ */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const file = await open(path);
+  try {
+    for (let read = 0; (read = (await file.read(buffer, 0, buffer.length)).bytesRead) > 0;) {
+      hash.update(buffer.subarray(0, read));
+    }
+  } finally {
+    await file.close();
+  }
   return hash.digest('hex');
 }
 

@@ -1,5 +1,6 @@
 import { env as transformersEnv, LogLevel as TransformersLogLevel } from '@huggingface/transformers';
 import type { Settings } from '../config/settings.js';
+import { ModelDirCache } from './model-dir-cache.js';
 
 /**
  * Every setting of transformers.js this service changes. transformers.js reads them from one mutable
@@ -13,7 +14,8 @@ import type { Settings } from '../config/settings.js';
  */
 export function useModelDir(modelDir: string): void {
   transformersEnv.localModelPath = modelDir;
-  transformersEnv.cacheDir = modelDir;
+  transformersEnv.useCustomCache = true;
+  transformersEnv.customCache = new ModelDirCache(modelDir, () => transformersEnv.remoteHost);
   transformersEnv.allowLocalModels = true;
   transformersEnv.logLevel = TransformersLogLevel.ERROR;
 }
