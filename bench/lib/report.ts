@@ -53,8 +53,10 @@ export interface DtypeRun {
   /** One ONNX session with every CPU's thread against one single-threaded session per CPU, side by side. */
   sessionLayouts?: SessionLayoutRun;
   readyMs?: number;
-  /** Peak RSS over the ordinary and overload runs (before fairness and the worst input). */
+  /** Peak RSS over the ordinary runs: burst, misses, closed loops, half load (as the original is measured). */
   peakRssMB?: number;
+  /** Peak RSS up to the end of the overload runs (open loops at 2 × capacity, thousands of requests in flight). */
+  overloadPeakRssMB?: number;
   burst?: BurstResult;
   misses?: MissRun[];
   closedLoops?: ClosedLoopRun[];
@@ -278,6 +280,13 @@ export function checkTargets(runs: DtypeRun[], original: OriginalRun, requestTim
           `peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) under a full MAX_BODY_BYTES body of 512-token texts`,
           `${int(run.worstInput.peakRssMB)} MB`,
           run.worstInput.peakRssMB <= GOALS.worstInputRssMB,
+        );
+      }
+      if (run.overloadPeakRssMB !== undefined) {
+        add(
+          `peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) through overload at 2 × capacity`,
+          `${int(run.overloadPeakRssMB)} MB`,
+          run.overloadPeakRssMB <= GOALS.worstInputRssMB,
         );
       }
       if (run.peakRssMB !== undefined) {
@@ -621,15 +630,23 @@ export function renderTable(runs: DtypeRun[], original: OriginalRun, targets: Ta
     '',
     '',
     `peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB`,
-    verdict('peak RSS ≤ 1,074'),
+    verdict(`peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) under a full`),
   );
   row(
-    '(e) peak RSS of the server under ordinary load and overload (MB)',
+    '(e) peak RSS of the server under ordinary load: burst, (b), closed loops, half load (MB)',
     (run) => (run.peakRssMB === undefined ? undefined : int(run.peakRssMB)),
     original.peakRssMB === undefined ? '' : `${int(original.peakRssMB)} (uvicorn)`,
     '',
     `≤ ${GOALS.ordinaryRssMB} MB`,
     verdict(`peak RSS ≤ ${GOALS.ordinaryRssMB}`),
+  );
+  row(
+    '(e) peak RSS of the server through the overload runs (MB)',
+    (run) => (run.overloadPeakRssMB === undefined ? undefined : int(run.overloadPeakRssMB)),
+    '',
+    '',
+    `≤ ${int(GOALS.worstInputRssMB)} MB`,
+    verdict(`peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) through overload`),
   );
   row(
     '(e) spawn → ready (s)',
