@@ -1,4 +1,7 @@
+import { restartWithHeapFlags } from './bootstrap/heap-flags.js';
 import { startTracing } from './telemetry/tracing.js';
+
+restartWithHeapFlags();
 
 // The app is imported only once tracing has started (when an OTLP endpoint is set): the
 // instrumentations patch ES modules through a loader hook that sees only later imports. Doing it

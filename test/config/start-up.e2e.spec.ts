@@ -1,6 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { HEAP_FLAGS } from '../../src/bootstrap/heap-flags.js';
 import { startServerProcess } from '../support/server-process.js';
+
+/** The command line the process runs now: after an `execve`, not the one it was spawned with. */
+const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 
 describe('start-up with a bad setting', () => {
   it('exits 1 with one line naming the variable', () => {
@@ -50,6 +54,28 @@ describe('start-up with a bad setting', () => {
           msg: expect.stringContaining('ALLOW_ANONYMOUS=true'),
         }),
       );
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('start-up: V8 heap flags (issue #26)', () => {
+  it('runs `node dist/main.js` with a small young generation, in the process that was spawned', async () => {
+    const server = await startServerProcess('heap-flags');
+    try {
+      const args = commandLine(server.child.pid!);
+      expect(args.slice(1, 1 + HEAP_FLAGS.length)).toEqual([...HEAP_FLAGS]);
+      expect(args.at(-1)).toMatch(/dist\/main\.js$/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('keeps the young generation NODE_OPTIONS asks for, without executing itself again', async () => {
+    const server = await startServerProcess('heap-flags-given', { NODE_OPTIONS: '--max-semi-space-size=8' });
+    try {
+      expect(commandLine(server.child.pid!).slice(1)).toEqual([expect.stringMatching(/dist\/main\.js$/)]);
     } finally {
       await server.stop();
     }
