@@ -15,14 +15,21 @@ const ROLES = ['cache', 'jobs-queue', 'jobs-store', 'jobs-worker'];
 describe('Redis outage lines, per role', () => {
   let redis: RedisServer;
   let t: LoggedApp;
-  /** The roles of the lines whose message matches, sorted. */
-  const roles = (pattern: RegExp) =>
-    t
-      .logged(pattern)
-      .map(({ role }) => String(role))
+  /** Each Redis line from the `from`-th log line on, as role and what it said. */
+  const redisLines = (from = 0) =>
+    t.lines
+      .slice(from)
+      .map((line) => JSON.parse(line) as { msg?: unknown; role?: unknown })
+      .flatMap(({ msg, role }) => {
+        const said = typeof msg === 'string' ? /^redis \(\S+\) (unreachable|connected$)/.exec(msg)?.[1] : undefined;
+        return said === undefined ? [] : [{ role: String(role), said }];
+      });
+  /** The roles that said `said` from the `from`-th log line on, sorted. */
+  const roles = (said: 'unreachable' | 'connected', from = 0) =>
+    redisLines(from)
+      .filter((line) => line.said === said)
+      .map(({ role }) => role)
       .sort();
-  const lost = () => roles(/^redis \(\S+\) unreachable/);
-  const connected = () => roles(/^redis \(\S+\) connected$/);
 
   beforeAll(async () => {
     redis = await startRedisServer({ own: true });
@@ -34,17 +41,28 @@ describe('Redis outage lines, per role', () => {
   });
 
   it('says once per role that Redis is lost, and once that it is back', async () => {
-    await until(() => connected().length === ROLES.length, 15_000);
-    expect(connected()).toEqual(ROLES);
-    expect(lost()).toEqual([]);
+    await until(() => roles('connected').length === ROLES.length, 15_000);
+    expect(roles('connected')).toEqual(ROLES);
+    // At start a role says only that it is connected, or, when its first attempt timed out, that
+    // first: a test machine busy enough can stall the event loop past the 2 s connect timeout while
+    // the app initialises. That is a true line about another outage than this test's, so this
+    // test's are counted from here.
+    for (const role of ROLES) {
+      expect([['connected'], ['unreachable', 'connected']]).toContainEqual(
+        redisLines()
+          .filter((line) => line.role === role)
+          .map(({ said }) => said),
+      );
+    }
+    const from = t.lines.length;
 
     await redis.kill();
-    await until(() => lost().length === ROLES.length, 15_000);
+    await until(() => roles('unreachable', from).length === ROLES.length, 15_000);
     await redis.restart();
-    await until(() => connected().length === 2 * ROLES.length, 15_000);
+    await until(() => roles('connected', from).length === ROLES.length, 15_000);
     // Several reconnects' worth later, still one line each way per role.
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    expect(lost()).toEqual(ROLES);
-    expect(connected()).toEqual(ROLES.flatMap((role) => [role, role]));
+    expect(roles('unreachable', from)).toEqual(ROLES);
+    expect(roles('connected', from)).toEqual(ROLES);
   }, 45_000);
 });
