@@ -4,6 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SmokeReport } from '../../scripts/container-smoke.js';
+import { HEAP_FLAGS } from '../../src/bootstrap/heap-flags.js';
 import { TEST_OUTPUT_DIR } from '../support/paths.js';
 import { imageDeclarations } from './support/dockerfile.js';
 
@@ -56,9 +57,11 @@ describe('the container image, built and run (podman + buildah)', () => {
 
   it('runs every process of the container as that user', () => {
     const uid = Number(report.config.user.split(':')[0]);
+    const [node, script] = report.config.cmd.map((arg) => arg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     expect(report.processes.map((entry) => entry.command)).toEqual([
       [...report.config.entrypoint, ...report.config.cmd].join(' '),
-      report.config.cmd.join(' '),
+      // The command, executed again by itself with V8's heap flags (src/bootstrap/heap-flags.ts), by absolute paths.
+      expect.stringMatching(new RegExp(`^/\\S*/${node} ${HEAP_FLAGS.join(' ')} /\\S*/${script}$`)),
     ]);
     expect(report.processes.map((entry) => entry.uid)).toEqual([uid, uid]);
   });
