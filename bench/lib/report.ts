@@ -120,6 +120,9 @@ export const GOALS = {
 const ORIGINAL_HITS_TARGET = `cache hits ≥ ${GOALS.cacheHitVsOriginal} × the original`;
 
 export const int = (value: number) => Math.round(value).toLocaleString('en-US');
+/** The 1 GiB bounds, each one target text for the check and for the table's verdict. */
+const WORST_INPUT_RSS_TARGET = `peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) under a full MAX_BODY_BYTES body of 512-token texts`;
+const OVERLOAD_RSS_TARGET = `peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) through overload at 2 × capacity`;
 export const ms = (value: number) => (value < 10 ? value.toFixed(1) : int(value));
 const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} ×` : '—');
 const seconds = (milliseconds: number) => `${(milliseconds / 1000).toFixed(1)} s`;
@@ -277,17 +280,13 @@ export function checkTargets(runs: DtypeRun[], original: OriginalRun, requestTim
       }
       if (run.worstInput) {
         add(
-          `peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) under a full MAX_BODY_BYTES body of 512-token texts`,
+          WORST_INPUT_RSS_TARGET,
           `${int(run.worstInput.peakRssMB)} MB`,
           run.worstInput.peakRssMB <= GOALS.worstInputRssMB,
         );
       }
       if (run.overloadPeakRssMB !== undefined) {
-        add(
-          `peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) through overload at 2 × capacity`,
-          `${int(run.overloadPeakRssMB)} MB`,
-          run.overloadPeakRssMB <= GOALS.worstInputRssMB,
-        );
+        add(OVERLOAD_RSS_TARGET, `${int(run.overloadPeakRssMB)} MB`, run.overloadPeakRssMB <= GOALS.worstInputRssMB);
       }
       if (run.peakRssMB !== undefined) {
         add(
@@ -630,7 +629,7 @@ export function renderTable(runs: DtypeRun[], original: OriginalRun, targets: Ta
     '',
     '',
     `peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB`,
-    verdict(`peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) under a full`),
+    verdict(WORST_INPUT_RSS_TARGET),
   );
   row(
     '(e) peak RSS of the server under ordinary load: burst, (b), closed loops, half load (MB)',
@@ -646,7 +645,7 @@ export function renderTable(runs: DtypeRun[], original: OriginalRun, targets: Ta
     '',
     '',
     `≤ ${int(GOALS.worstInputRssMB)} MB`,
-    verdict(`peak RSS ≤ ${int(GOALS.worstInputRssMB)} MB (1 GiB) through overload`),
+    verdict(OVERLOAD_RSS_TARGET),
   );
   row(
     '(e) spawn → ready (s)',
