@@ -43,11 +43,14 @@ async function close(app: INestApplication, state: ShutdownState, inFlightMs: nu
     process.exit(1);
   }, inFlightMs + CLOSING_ALLOWANCE_MS);
   try {
-    logger.log({ msg: 'drain over: no new connections; finishing requests in flight' });
     // Nest's close() runs the destroy and shutdown hooks (Redis clients, job workers, model workers)
     // before it closes the HTTP server, so the server is closed first: in-flight requests finish
     // while everything they use is still open.
-    await Promise.all([closeServer(app.getHttpServer() as Server, inFlightMs), state.heldWorkSettled(inFlightMs)]);
+    const serverClosed = closeServer(app.getHttpServer() as Server, inFlightMs);
+    // Only now: the listener closed (synchronously, above), so whoever reads this line and connects
+    // is refused, not accepted into the backlog and then reset.
+    logger.log({ msg: 'drain over: no new connections; finishing requests in flight' });
+    await Promise.all([serverClosed, state.heldWorkSettled(inFlightMs)]);
     await app.close();
     // The spans of the last requests and of the close itself, for at most TRACE_FLUSH_MS (1 s).
     await flushTraces();
