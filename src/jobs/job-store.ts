@@ -72,6 +72,12 @@ const HELD = `${PREFIX}:held`;
 const TOTAL_FIELD = '*';
 /** Account → its chunks not yet answered: how far back in the queue its next chunk goes. */
 const WAITING = `${PREFIX}:waiting`;
+/**
+ * Job id → its chunks not yet answered, until it ends: what its account's {@link WAITING} still
+ * counts for it when its reservation lapses (the job expired before its chunks ran, whose answers
+ * would have counted them off), so an expired job never keeps its account further back for good.
+ */
+const UNANSWERED = `${PREFIX}:unanswered`;
 /** A claimed Idempotency-Key's digest while its submission still reads the body. */
 const PENDING = '-';
 /** Lapsed reservations released per call, so one call never blocks Redis for long. */
@@ -80,20 +86,31 @@ const RELEASES_PER_CALL = 1000;
  * The store-wide keys, passed to the scripts that use them after their own keys (a cluster refuses
  * a script a key it does not declare), and named by {@link STORE_KEYS_LUA}.
  */
-const STORE_KEYS = [RESERVATIONS, RESERVED, HELD, WAITING];
-const STORE_KEYS_LUA = `local RESERVATIONS, RESERVED, HELD, WAITING = unpack(KEYS, #KEYS - ${STORE_KEYS.length - 1})`;
+const STORE_KEYS = [RESERVATIONS, RESERVED, HELD, WAITING, UNANSWERED];
+const STORE_KEYS_LUA = `local RESERVATIONS, RESERVED, HELD, WAITING, UNANSWERED = unpack(KEYS, #KEYS - ${STORE_KEYS.length - 1})`;
 
 /**
- * Lua shared by the scripts that touch reservations: `release(id)` gives a job's bytes back to
- * its account and the store, `lapse(now)` releases the reservations that have expired, and
- * `unwait(account, n)` takes n answered or dropped chunks off the account's queue position.
+ * Lua shared by the scripts that touch reservations: `unwait(account, n)` takes n answered or
+ * dropped chunks off the account's queue position, `settle(id, account, untracked)` takes off
+ * those of a job that ends or expires (once; `untracked` counts them for a job stored before
+ * {@link UNANSWERED} existed), `release(id)` gives a job's bytes back to its account and the
+ * store and settles it, and `lapse(now)` releases the reservations that have expired.
  */
 const RESERVATION_LUA = `
 ${STORE_KEYS_LUA}
+local function unwait(account, n)
+  if n > 0 and redis.call('HINCRBY', WAITING, account, -n) <= 0 then redis.call('HDEL', WAITING, account) end
+end
+local function settle(id, account, untracked)
+  local n = tonumber(redis.call('HGET', UNANSWERED, id) or untracked)
+  redis.call('HDEL', UNANSWERED, id)
+  unwait(account, n)
+end
 local function release(id)
   local held = redis.call('HGET', RESERVED, id)
   if not held then return end
   local bytes, account = string.match(held, '^(%d+) (.*)$')
+  settle(id, account, 0)
   if redis.call('HINCRBY', HELD, account, -tonumber(bytes)) <= 0 then redis.call('HDEL', HELD, account) end
   redis.call('HINCRBY', HELD, '${TOTAL_FIELD}', -tonumber(bytes))
   redis.call('HDEL', RESERVED, id)
@@ -103,9 +120,6 @@ local function lapse(now)
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', RESERVATIONS, '-inf', now, 'LIMIT', 0, ${RELEASES_PER_CALL})) do
     release(id)
   end
-end
-local function unwait(account, n)
-  if n > 0 and redis.call('HINCRBY', WAITING, account, -n) <= 0 then redis.call('HDEL', WAITING, account) end
 end
 `;
 
@@ -145,6 +159,7 @@ local id, account, bodyHash, ttl, chunks = ARGV[1], ARGV[2], ARGV[3], tonumber(A
 if bodyHash ~= '' then redis.call('SET', KEYS[2], id .. ' ' .. bodyHash, 'EX', ttl) end
 redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('EXPIRE', KEYS[1], ttl)
+if chunks > 0 then redis.call('HSET', UNANSWERED, id, chunks) end
 return redis.call('HINCRBY', WAITING, account, chunks) - chunks`;
 
 /**
@@ -156,7 +171,7 @@ local id, account, keyed = ARGV[1], ARGV[2], ARGV[3] == '1'
 local counts = redis.call('HMGET', KEYS[1], 'chunks', 'chunksDone')
 if counts[1] then
   redis.call('DEL', KEYS[1])
-  unwait(account, tonumber(counts[1]) - tonumber(counts[2]))
+  settle(id, account, tonumber(counts[1]) - tonumber(counts[2]))
 end
 redis.call('ZREM', KEYS[2], id)
 if keyed and string.match(redis.call('GET', KEYS[3]) or '', '^(%S+)') == id then redis.call('DEL', KEYS[3]) end
@@ -174,6 +189,7 @@ local chunksDone = redis.call('HINCRBY', KEYS[1], 'chunksDone', 1)
 if chunksDone == tonumber(redis.call('HGET', KEYS[1], 'chunks')) then
   redis.call('HSET', KEYS[1], 'state', 'completed', 'finishedAt', ARGV[5])
 end
+if redis.call('HINCRBY', UNANSWERED, ARGV[8], -1) <= 0 then redis.call('HDEL', UNANSWERED, ARGV[8]) end
 unwait(ARGV[9], 1)
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
@@ -198,7 +214,7 @@ local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'queued' and state ~= 'running' then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'finishedAt', ARGV[2], 'error', ARGV[3])
 local fields = redis.call('HMGET', KEYS[1], 'chunks', 'chunksDone', 'account')
-unwait(fields[3], tonumber(fields[1]) - tonumber(fields[2]))
+settle(ARGV[4], fields[3], tonumber(fields[1]) - tonumber(fields[2]))
 if ARGV[1] == 'cancelled' then
   redis.call('DEL', KEYS[2])
   redis.call('ZREM', KEYS[3], ARGV[4])

@@ -56,11 +56,15 @@ export async function chunkEntriesOfJob(redis: Inspector, id: string): Promise<s
   return found;
 }
 
-/** The store's bookkeeping: bytes held per account (`*`: all), reservations per job, chunks waiting per account. */
+/**
+ * The store's bookkeeping: bytes held per account (`*`: all), reservations per job, chunks waiting
+ * per account, and per job its chunks not yet answered.
+ */
 export async function accounting(redis: Inspector): Promise<{
   held: Record<string, number>;
   reserved: Record<string, string>;
   waiting: Record<string, number>;
+  unanswered: Record<string, number>;
 }> {
   const numbers = (hash: Record<string, string>) =>
     Object.fromEntries(Object.entries(hash).map(([field, value]) => [field, Number(value)]));
@@ -68,6 +72,7 @@ export async function accounting(redis: Inspector): Promise<{
     held: numbers(await redis.hGetAll('{sentiment:jobs}:held')),
     reserved: await redis.hGetAll('{sentiment:jobs}:reserved'),
     waiting: numbers(await redis.hGetAll('{sentiment:jobs}:waiting')),
+    unanswered: numbers(await redis.hGetAll('{sentiment:jobs}:unanswered')),
   };
 }
 

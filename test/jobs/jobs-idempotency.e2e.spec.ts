@@ -184,6 +184,7 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
     expect(await client.waitForEnd(id, 60_000)).toMatchObject({ state: 'completed', textsDone: total });
     expect(await client.resultLines(id)).toHaveLength(total);
     expect((await accounting(inspector)).waiting[account]).toBeUndefined();
+    expect((await accounting(inspector)).unanswered[id]).toBeUndefined();
     await expectConsistentAccounting();
   });
 
@@ -241,12 +242,13 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
       expect(await chunkEntriesOfJob(inspector, failed)).toEqual([]);
       expect(await storedJobIds(inspector)).toEqual(before);
       expect(await idempotencyBindings(inspector, idempotencyKey)).toEqual([]);
-      const { held, reserved, waiting } = await accounting(inspector);
-      expect({ held: held[account], waiting: waiting[account], reserved: reserved[failed] }).toEqual({
-        held: undefined,
-        waiting: undefined,
-        reserved: undefined,
-      });
+      const { held, reserved, waiting, unanswered } = await accounting(inspector);
+      expect({
+        held: held[account],
+        waiting: waiting[account],
+        reserved: reserved[failed],
+        unanswered: unanswered[failed],
+      }).toEqual({ held: undefined, waiting: undefined, reserved: undefined, unanswered: undefined });
       expect(await inspector.zScore('{sentiment:jobs}:reservations', failed)).toBeNull();
       expect(await inspector.exists(`{sentiment:jobs}:held-by:${account}`)).toBe(0);
       await expectConsistentAccounting();
@@ -259,6 +261,7 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
       expect((await accepted(await client.submit(body, { 'idempotency-key': idempotencyKey }))).id).toBe(retried.id);
       expect((await accounting(inspector)).held[account]).toBe((await reservationOf(retried.id))?.bytes);
       expect((await accounting(inspector)).waiting[account]).toBeUndefined();
+      expect((await accounting(inspector)).unanswered[retried.id]).toBeUndefined();
     });
   });
 });

@@ -323,7 +323,7 @@ describe('byte quotas without API keys: one shared account, whatever the job tok
     expect(await alone.json()).toMatchObject({ type: QUOTA_EXCEEDED });
     expect(await storedJobIds(inspector)).toEqual([]);
     // The store-wide total field may stay, at 0.
-    expect(await accounting(inspector)).toEqual({ held: { '*': 0 }, reserved: {}, waiting: {} });
+    expect(await accounting(inspector)).toEqual({ held: { '*': 0 }, reserved: {}, waiting: {}, unanswered: {} });
 
     const first = new JobClient(baseUrl, undefined, 'first-token-0123456789abcdef0123456789');
     const id = (await accepted(await first.submit(ndjson(texts)))).id;

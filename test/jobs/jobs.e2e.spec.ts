@@ -4,6 +4,7 @@ import { expectSamePrediction, freshTexts } from '../cache/cache-test-helpers.js
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { JobClient, ndjson } from './job-client.js';
+import { accounting } from './job-redis-state.js';
 
 const KEY_A = 'job-owner-key-aaaaaaaaaaaa';
 const KEY_B = 'other-tenant-key-bbbbbbbbbbb';
@@ -124,6 +125,7 @@ describe('bulk jobs (in-process app, real redis-server, tiny baseline)', () => {
     expect(later).toMatchObject({ state: 'cancelled', textsDone: doneAtCancel });
     expect(await a.resultLines(id)).toEqual([]);
     expect(await inspector.keys(`{sentiment:jobs}:${id}:*`)).toEqual([]);
+    expect((await accounting(inspector)).unanswered[id]).toBeUndefined();
   });
 
   it('refuses a JSON body with 415', async () => {
