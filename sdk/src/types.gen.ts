@@ -628,7 +628,7 @@ export type SubmitJobErrors = {
    */
   401: Problem;
   /**
-   * The caller’s unexpired jobs (per API key; without API keys, all callers’ together) would hold more than `JOB_STORED_BYTES_PER_KEY` bytes of texts and results; cancel a job or retry after `Retry-After` seconds, when the oldest expires. Nothing was created.
+   * The caller’s unexpired jobs (per API key; without API keys, all callers’ together) would hold more than `JOB_STORED_BYTES_PER_KEY` bytes of texts and results with this one, which alone fits (a job that does not is 413); cancel a job or retry after `Retry-After` seconds, when the oldest expires. Nothing was created.
    */
   409: Problem;
   /**

@@ -57,8 +57,8 @@ const SUBMIT_PROBLEMS: readonly ProblemResponse[] = [
     kind: JOB_PROBLEM.accountOverQuota,
     description:
       'The caller’s unexpired jobs (per API key; without API keys, all callers’ together) would hold more than ' +
-      '`JOB_STORED_BYTES_PER_KEY` bytes of texts and results; cancel a job or retry after `Retry-After` seconds, ' +
-      'when the oldest expires. Nothing was created.',
+      '`JOB_STORED_BYTES_PER_KEY` bytes of texts and results with this one, which alone fits (a job that does not ' +
+      'is 413); cancel a job or retry after `Retry-After` seconds, when the oldest expires. Nothing was created.',
     detail: accountOverQuotaDetail(4096),
   },
   {

@@ -12,7 +12,7 @@ import { RedisClients } from '../redis/redis-clients.js';
 import { settleWithin } from '../common/settle-within.js';
 import type { LongTextMode } from '../inference/long-text.js';
 import { activeSpanContext, traceparentOf } from '../telemetry/spans.js';
-import { readJobLines, refusedMidBody } from './job-lines.js';
+import { readJobLines, refusedMidBody, type JobLine } from './job-lines.js';
 import { accountOverQuotaDetail, JOB_NOT_FOUND_DETAIL, JOB_PROBLEM, JOBS_UNAVAILABLE_DETAIL } from './job-problems.js';
 import {
   CHUNK_ATTEMPTS,
@@ -151,13 +151,19 @@ export class JobsService implements OnApplicationShutdown {
     let queuedChunks = 0;
     try {
       let total = 0;
-      for await (const group of readJobLines(body, limits, chunkTexts, digest)) {
-        const texts: StoredText[] = group.map(({ text, id: textId, line }) => [text, textId ?? null, line]);
-        const json = JSON.stringify(texts);
-        const refusal = await this.guarded(
-          this.store.reserve(submission, chunkBytes(texts, json), storedBytesPerKey, Date.now()),
-        );
-        if (refusal) throw quotaRefusal(refusal, storedBytesPerKey);
+      /** What this job has reserved so far. */
+      let reserved = 0;
+      const groups = readJobLines(body, limits, chunkTexts, digest);
+      for await (const group of groups) {
+        const { json, bytes } = storedChunk(group);
+        const refusal = await this.guarded(this.store.reserve(submission, bytes, storedBytesPerKey, Date.now()));
+        if (refusal) {
+          throw quotaRefusal(
+            await wholeJobRefusal(refusal, groups, reserved + bytes, storedBytesPerKey),
+            storedBytesPerKey,
+          );
+        }
+        reserved += bytes;
         // Counted before the write: a write that lands but whose answer is lost is rolled back too.
         await this.guarded(this.store.stageChunk(id, staged++, json));
         total += group.length;
@@ -308,6 +314,33 @@ function idempotencyKeyReused(): ProblemError {
     JOB_PROBLEM.idempotencyKeyReused,
     'This Idempotency-Key was sent before with a different body; use a new key for a new submission. Nothing was created.',
   );
+}
+
+/** A chunk of job lines as the store keeps it, and the bytes it reserves. */
+function storedChunk(group: JobLine[]): { json: string; bytes: number } {
+  const texts: StoredText[] = group.map(({ text, id, line }) => [text, id ?? null, line]);
+  const json = JSON.stringify(texts);
+  return { json, bytes: chunkBytes(texts, json) };
+}
+
+/**
+ * A job refused because its account's other jobs hold the room (`reserved` bytes of it read so far)
+ * may not fit in the quota even alone: the rest of its body is read (one chunk in memory, nothing
+ * stored) until its bytes pass the quota or the body ends. So the caller hears 413 (split it), not
+ * 409 (retry later), for a job that could never fit, whatever else its account holds.
+ */
+async function wholeJobRefusal(
+  refusal: Refusal,
+  rest: AsyncIterable<JobLine[]>,
+  reserved: number,
+  quota: number,
+): Promise<Refusal> {
+  if (refusal.reason !== 'account-over-quota') return refusal;
+  for await (const group of rest) {
+    reserved += storedChunk(group).bytes;
+    if (reserved > quota) return { reason: 'job-over-quota' };
+  }
+  return refusal;
 }
 
 function quotaRefusal(refusal: Refusal, quota: number): Error {

@@ -317,7 +317,7 @@ describe('byte quotas without API keys: one shared account, whatever the job tok
     await redis?.stop();
   });
 
-  it('a new token per job is not a new quota: 413 for a job alone over it, 409 for every token once one job holds it', async () => {
+  it('a new token per job is not a new quota: 413 for a job alone over it (whatever the account holds), 409 for every token once one job holds it', async () => {
     const alone = await new JobClient(baseUrl).submit(ndjson(freshTexts(1200, 'anonymous-alone')));
     expect(alone.status).toBe(413);
     expect(await alone.json()).toMatchObject({ type: QUOTA_EXCEEDED });
@@ -339,6 +339,11 @@ describe('byte quotas without API keys: one shared account, whatever the job tok
       expect(await refused.json()).toMatchObject({ type: QUOTA_EXCEEDED });
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     }
+    // A job over the quota alone stays a 413 while the account holds room too: a retry never helps it.
+    const stillAlone = await new JobClient(baseUrl).submit(ndjson(freshTexts(1200, 'anonymous-alone-again')));
+    expect(stillAlone.status).toBe(413);
+    expect(await stillAlone.json()).toMatchObject({ type: QUOTA_EXCEEDED });
+    expect(stillAlone.headers.get('retry-after')).toBeNull();
     expect(await storedJobIds(inspector)).toEqual(jobsBefore);
     const { held, reserved } = await accounting(inspector);
     expect(reserved).toEqual({ [id]: `${jobBytes} anonymous` });
