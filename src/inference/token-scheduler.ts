@@ -1,6 +1,7 @@
 import { context, ROOT_CONTEXT, trace, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import { TooCostlyError } from '../common/too-costly-error.js';
 import { RETRY_AT_ONCE_SECONDS, UnavailableError } from '../common/unavailable-error.js';
+import { outsideAnyRequest } from '../telemetry/request-context.js';
 import { activeSpanContext, recordFailure, SPAN, tracer } from '../telemetry/spans.js';
 import { CallCostModel, type CallShape, type CostEstimator } from './call-cost-model.js';
 import type { Clock } from './clock.js';
@@ -540,12 +541,15 @@ export class TokenScheduler<T> {
     const span = this.startCallSpan(batch, lane, realTokens, paddedTokens);
     let outcome: { results: T[] } | { error: Error };
     try {
-      // In no request's context; the span active for the call, when it records, for the model's side to add to.
+      // In no request's context (trace or log lines); the span active for the call, when it records,
+      // for the model's side to add to.
       const callContext = span.isRecording() ? trace.setSpan(ROOT_CONTEXT, span) : ROOT_CONTEXT;
       const results = await context.with(callContext, () =>
-        this.run(
-          batch.map((entry) => entry.tokens),
-          call.expectedSeconds,
+        outsideAnyRequest(() =>
+          this.run(
+            batch.map((entry) => entry.tokens),
+            call.expectedSeconds,
+          ),
         ),
       );
       if (results.length !== batch.length)

@@ -13,6 +13,15 @@ export function runInRequestContext<T>(requestId: string, work: () => T): T {
   return requests.run({ requestId }, work);
 }
 
+/**
+ * Runs `work`, and everything it starts asynchronously, as part of no request: work shared by
+ * several requests, whose lines and timers (a model call's watchdog, the worker restart it may set
+ * off) must not carry the id of whichever request happened to start it.
+ */
+export function outsideAnyRequest<T>(work: () => T): T {
+  return requests.exit(work);
+}
+
 /** The request being handled here, if any. */
 export function currentRequest(): RequestContext | undefined {
   return requests.getStore();

@@ -5,9 +5,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createJsonLogger, requestLogger } from '../../src/http/json-logger.js';
 import { requestIdOf, trackRequestContext } from '../../src/http/request-id.js';
 import { SentimentModel } from '../../src/model/sentiment-model.service.js';
+import request from 'supertest';
 import { freshTexts } from '../cache/cache-test-helpers.js';
 import { JobClient, ndjson } from '../jobs/job-client.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { FaultyModelWorkers } from '../support/model-workers.js';
 import { createTestApp, testSettings } from '../support/test-app.js';
 import { until } from '../support/until.js';
 
@@ -84,6 +86,52 @@ describe('request context on log lines', () => {
       for (const line of requestLines) expect(typeof line.requestId).toBe('string');
       const raw = JSON.stringify(requestLines[0]);
       expect(raw.split('"requestId"')).toHaveLength(2);
+    });
+  });
+
+  describe('a model call: shared by requests, so its watchdog and the worker restart it sets off belong to none', () => {
+    let app: NestFastifyApplication;
+    const workers = new FaultyModelWorkers();
+    const { logger, lines } = capturedLogger();
+
+    beforeAll(async () => {
+      app = await createTestApp(
+        testSettings({
+          RATE_LIMIT_ENABLED: 'false',
+          LOG_LEVEL: 'info',
+          MODEL_CALL_TIMEOUT_MS: '500',
+          MODEL_RESTART_BACKOFF_MS: '50',
+        }),
+        logger,
+        { startWorker: workers.start },
+      );
+      await app.get(SentimentModel).load();
+    });
+    afterAll(() => app?.close());
+
+    it('writes the wedged call’s lines, and the restarted worker’s, without the id of the request that started the call', async () => {
+      void workers.last!.hangNextCall();
+      const hung = await request(app.getHttpServer())
+        .post('/v1/sentiment/predict')
+        .set('x-request-id', 'ctx-wedged-call-1')
+        .send({ text: [`a wedged call ${Date.now()}`] });
+      expect(hung.status).toBe(503);
+      await until(() => withMessage(lines, 'model ready').length === 2, 15_000);
+
+      // The request's own lines carry its id: the context was there to leak.
+      expect(lines.some((line) => line.requestId === 'ctx-wedged-call-1')).toBe(true);
+      const afterTheCall = [
+        ...withMessage(lines, 'model worker stopped'),
+        ...withMessage(lines, 'restarting the model worker'),
+        ...withMessage(lines, 'model ready'),
+      ];
+      expect(afterTheCall.map((line) => line.msg)).toEqual([
+        'model worker stopped',
+        'restarting the model worker',
+        'model ready',
+        'model ready',
+      ]);
+      expect(afterTheCall.filter((line) => 'requestId' in line)).toEqual([]);
     });
   });
 
