@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import { callerOf } from '../../src/auth/caller.js';
 import type { Settings } from '../../src/config/settings.js';
+import type { JobRecord, Submission } from '../../src/jobs/job-store.js';
 import { until } from '../support/until.js';
 
 /** A node-redis client of the tests' own, to look at what the job store left in Redis. */
@@ -114,4 +115,22 @@ export async function untilNoChunksOf(redis: Inspector, id: string, timeoutMs = 
 export function baseUrlOf(server: { address(): unknown }): string {
   const { port } = server.address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
+}
+
+/** A new job's record as a submission creates it, for tests that drive JobStore directly. */
+export function newJobRecord(submission: Submission, chunks: number, total: number): JobRecord {
+  return {
+    id: submission.id,
+    owner: submission.owner,
+    account: submission.account,
+    cacheTenant: '',
+    state: 'queued',
+    total,
+    chunks,
+    done: 0,
+    cacheHits: 0,
+    createdAt: Date.now(),
+    chunksQueued: false,
+    longText: 'truncate',
+  };
 }

@@ -4,8 +4,9 @@ import { Queue, Worker } from 'bullmq';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { JOB_CHUNK_QUEUE, JOB_QUEUE_PREFIX } from '../../src/jobs/job-queue.js';
-import { JobStore, type JobRecord, type StoredText, type Submission } from '../../src/jobs/job-store.js';
+import { JobStore, type StoredText, type Submission } from '../../src/jobs/job-store.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
+import { newJobRecord } from './job-redis-state.js';
 
 const TTL_SECONDS = 600;
 const QUOTA = 1_000_000;
@@ -24,20 +25,6 @@ describe('the job store and queue on a 3-master Redis Cluster', () => {
   /** Every key on every master. */
   const allKeys = async (): Promise<string[]> =>
     (await Promise.all(client.nodes('master').map((node) => node.keys('*')))).flat();
-  const record = (submission: Submission, chunks: number, total: number): JobRecord => ({
-    id: submission.id,
-    owner: submission.owner,
-    account: submission.account,
-    cacheTenant: '',
-    state: 'queued',
-    total,
-    chunks,
-    done: 0,
-    cacheHits: 0,
-    createdAt: Date.now(),
-    chunksQueued: false,
-    longText: 'truncate',
-  });
   const texts = (chunk: number): StoredText[] => [
     [`text ${chunk}a`, null, chunk * 2 + 1],
     [`text ${chunk}b`, `id-${chunk}`, chunk * 2 + 2],
@@ -77,7 +64,7 @@ describe('the job store and queue on a 3-master Redis Cluster', () => {
     }
     expect(await store.chunkTexts(submission.id, 1)).toEqual(texts(1));
 
-    const job = record(submission, 2, 4);
+    const job = newJobRecord(submission, 2, 4);
     expect(await store.create(submission, job, 'body-digest')).toBe(0);
     expect(await store.binding('owner-a', 'k-1')).toEqual({ id: submission.id, bodyHash: 'body-digest' });
     await store.markQueued(submission.id);
@@ -100,21 +87,21 @@ describe('the job store and queue on a 3-master Redis Cluster', () => {
     const submission: Submission = { id: randomUUID(), owner: 'owner-b', account: 'account-b' };
     expect(await store.reserve(submission, 5000, QUOTA, Date.now())).toBeUndefined();
     await store.stageChunk(submission.id, 0, JSON.stringify(texts(0)));
-    const job = record(submission, 3, 6);
+    const job = newJobRecord(submission, 3, 6);
     expect(await store.create(submission, job, 'digest')).toBe(0);
     // A second job of the account waits behind the first one's 3 chunks.
     const next: Submission = { id: randomUUID(), owner: 'owner-b', account: 'account-b' };
-    expect(await store.create(next, record(next, 1, 1), 'digest')).toBe(3);
+    expect(await store.create(next, newJobRecord(next, 1, 1), 'digest')).toBe(3);
 
     expect(await store.end(job, 'cancelled', Date.now(), 'cancelled by its owner')).toBe(true);
     expect(await store.end(job, 'failed', Date.now())).toBe(false);
     expect(await store.get(submission.id)).toMatchObject({ state: 'cancelled' });
     const third: Submission = { id: randomUUID(), owner: 'owner-b', account: 'account-b' };
-    expect(await store.create(third, record(third, 1, 1), 'digest')).toBe(1);
+    expect(await store.create(third, newJobRecord(third, 1, 1), 'digest')).toBe(1);
     // The whole quota is free again: the cancelled job's bytes were released.
     expect(await store.reserve(third, QUOTA, QUOTA, Date.now())).toBeUndefined();
-    await store.end(record(next, 1, 1), 'failed', Date.now(), 'test');
-    await store.end(record(third, 1, 1), 'cancelled', Date.now());
+    await store.end(newJobRecord(next, 1, 1), 'failed', Date.now(), 'test');
+    await store.end(newJobRecord(third, 1, 1), 'cancelled', Date.now());
   });
 
   it('refuses reservations over the quota, and rolls a failed submission back', async () => {
@@ -126,7 +113,7 @@ describe('the job store and queue on a 3-master Redis Cluster', () => {
 
     expect(await store.claimIdempotencyKey(submission)).toBeUndefined();
     await store.stageChunk(submission.id, 0, JSON.stringify(texts(0)));
-    await store.create(submission, record(submission, 1, 2), 'digest');
+    await store.create(submission, newJobRecord(submission, 1, 2), 'digest');
     await store.rollBack(submission, 1);
     expect(await store.get(submission.id)).toBeUndefined();
     expect(await store.binding('owner-c', 'k-2')).toBeUndefined();

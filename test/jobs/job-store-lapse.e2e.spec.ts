@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { JobStore, type JobRecord, type StoredText, type Submission } from '../../src/jobs/job-store.js';
+import { JobStore, type StoredText, type Submission } from '../../src/jobs/job-store.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { accounting, inspectorOf, type Inspector } from './job-redis-state.js';
+import { accounting, inspectorOf, newJobRecord, type Inspector } from './job-redis-state.js';
 
 /** A job's life in the store the test's jobs expire from (the setting's least is 60 s). */
 const SHORT_TTL_SECONDS = 1;
@@ -42,20 +42,7 @@ describe('a job that expires before its chunks are answered (JobStore on a real 
     return into.create(submission, record(submission), '');
   }
 
-  const record = ({ id, owner, account }: Submission): JobRecord => ({
-    id,
-    owner,
-    account,
-    cacheTenant: '',
-    state: 'queued',
-    total: CHUNKS,
-    chunks: CHUNKS,
-    done: 0,
-    cacheHits: 0,
-    createdAt: Date.now(),
-    chunksQueued: true,
-    longText: 'truncate',
-  });
+  const record = (submission: Submission) => newJobRecord(submission, CHUNKS, CHUNKS);
 
   beforeAll(async () => {
     redis = await startRedisServer({ own: true });
