@@ -63,47 +63,47 @@ function metricProvider<M extends Metric>(
   };
 }
 
-export function counterProvider({
-  inject,
-  collect,
-  ...configuration
-}: MetricOptions<CounterConfiguration<string>, Counter>): Provider {
-  return metricProvider(
-    configuration.name,
-    inject,
-    (registry, injected) =>
-      new Counter({
-        ...configuration,
-        registers: [registry],
-        ...(collect && {
-          collect(this: Counter) {
-            collect.apply(this, injected);
-          },
-        }),
-      }),
+/**
+ * A metric that may read its value at scrape time: `collect` runs with the metric as `this` and
+ * the injected providers as arguments.
+ */
+function collectingMetricProvider<M extends Counter | Gauge>(
+  name: string,
+  { inject, collect }: ReadAtScrape<M>,
+  create: (registry: Registry, collect: ((this: M) => void) | undefined) => M,
+): Provider {
+  return metricProvider(name, inject, (registry, injected) =>
+    create(
+      registry,
+      collect &&
+        function (this: M) {
+          collect.apply(this, injected);
+        },
+    ),
   );
 }
 
-export function gaugeProvider({
+export const counterProvider = ({
   inject,
   collect,
   ...configuration
-}: MetricOptions<GaugeConfiguration<string>, Gauge>): Provider {
-  return metricProvider(
+}: MetricOptions<CounterConfiguration<string>, Counter>): Provider =>
+  collectingMetricProvider(
     configuration.name,
-    inject,
-    (registry, injected) =>
-      new Gauge({
-        ...configuration,
-        registers: [registry],
-        ...(collect && {
-          collect(this: Gauge) {
-            collect.apply(this, injected);
-          },
-        }),
-      }),
+    { inject, collect },
+    (registry, read) => new Counter({ ...configuration, registers: [registry], collect: read }),
   );
-}
+
+export const gaugeProvider = ({
+  inject,
+  collect,
+  ...configuration
+}: MetricOptions<GaugeConfiguration<string>, Gauge>): Provider =>
+  collectingMetricProvider(
+    configuration.name,
+    { inject, collect },
+    (registry, read) => new Gauge({ ...configuration, registers: [registry], collect: read }),
+  );
 
 /**
  * A histogram; with `enableExemplars`, one that keeps an exemplar per bucket. prom-client refuses
