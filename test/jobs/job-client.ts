@@ -1,4 +1,5 @@
 import type { Prediction } from '../../src/model/label-scores.js';
+import type { JobStatusDto, SubmittedJobDto } from '../../src/jobs/dto/job-status.dto.js';
 
 /** A job result line as the results route writes it. */
 export interface ResultLine {
@@ -67,10 +68,10 @@ export class JobClient {
   }
 
   /** Polls the job until it ends; returns its last status. */
-  async waitForEnd(id: string, timeoutMs: number): Promise<{ state: string; textsDone: number; textsTotal: number }> {
+  async waitForEnd(id: string, timeoutMs: number): Promise<JobStatusDto> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const status = (await (await this.status(id)).json()) as { state: string; textsDone: number; textsTotal: number };
+      const status = (await (await this.status(id)).json()) as JobStatusDto;
       if (['completed', 'failed', 'cancelled'].includes(status.state)) return status;
       if (performance.now() > deadline) throw new Error(`job ${id} still ${status.state} after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -85,6 +86,12 @@ export class JobClient {
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as ResultLine);
   }
+}
+
+/** The job a submission's 202 answered; throws with the answer otherwise. */
+export async function acceptedJob(response: Response): Promise<SubmittedJobDto> {
+  if (response.status !== 202) throw new Error(`submission answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as SubmittedJobDto;
 }
 
 /** NDJSON of `texts`, each with id `r<i>`. */

@@ -2,7 +2,7 @@ import { freshTexts } from '../cache/cache-test-helpers.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { testSettings } from '../support/test-app.js';
 import type { Settings } from '../../src/config/settings.js';
-import { JobClient, ndjson } from './job-client.js';
+import { acceptedJob, JobClient, ndjson } from './job-client.js';
 import { startFaultyJobsApp, type FaultTiming, type FaultyJobsApp, type FaultyStep } from './faulty-jobs-app.js';
 import {
   accountOf,
@@ -39,18 +39,6 @@ const faultKey = ({ step, timing }: { step: FaultyStep; timing: FaultTiming }) =
 const KEY = 'idempotency-key-main-0123456789';
 const CONCURRENT_KEY = 'idempotency-key-concurrent-0123';
 const WINNER_FAILS_KEY = 'idempotency-key-winner-fails-01';
-
-interface Submitted {
-  id: string;
-  state: string;
-  textsTotal: number;
-  createdAt: string;
-}
-
-async function accepted(response: Response): Promise<Submitted> {
-  if (response.status !== 202) throw new Error(`submission answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as Submitted;
-}
 
 /** Sum of the bytes of every job's reservation: what `held['*']` must be. */
 function reservedTotal(reserved: Record<string, string>): number {
@@ -101,14 +89,14 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
     const client = new JobClient(baseUrl, KEY);
     const body = ndjson(freshTexts(TEXTS, 'same-body'));
     const before = await storedJobIds(inspector);
-    const first = await accepted(await client.submit(body, { 'idempotency-key': 'nightly-1' }));
-    const again = await accepted(await client.submit(body, { 'idempotency-key': 'nightly-1' }));
+    const first = await acceptedJob(await client.submit(body, { 'idempotency-key': 'nightly-1' }));
+    const again = await acceptedJob(await client.submit(body, { 'idempotency-key': 'nightly-1' }));
     expect(again.id).toBe(first.id);
     expect(again.createdAt).toBe(first.createdAt);
     expect(await storedJobIds(inspector)).toEqual([...before, first.id].sort());
     expect(await client.waitForEnd(first.id, 30_000)).toMatchObject({ state: 'completed', textsDone: TEXTS });
     // Once it is done too, the same key and body still answer it (nothing is run again).
-    const done = await accepted(await client.submit(body, { 'idempotency-key': 'nightly-1' }));
+    const done = await acceptedJob(await client.submit(body, { 'idempotency-key': 'nightly-1' }));
     expect(done).toMatchObject({ id: first.id, state: 'completed' });
     const account = accountOf(KEY, settings);
     const { held } = await accounting(inspector);
@@ -120,7 +108,7 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
   it('refuses the same key with another body with 422 idempotency-key-reused, and creates nothing', async () => {
     const client = new JobClient(baseUrl, KEY);
     const texts = freshTexts(TEXTS, 'first-body');
-    const first = await accepted(await client.submit(ndjson(texts), { 'idempotency-key': 'nightly-2' }));
+    const first = await acceptedJob(await client.submit(ndjson(texts), { 'idempotency-key': 'nightly-2' }));
     await client.waitForEnd(first.id, 30_000);
     const before = await storedJobIds(inspector);
     const heldBefore = (await accounting(inspector)).held;
@@ -141,7 +129,9 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
     expect(await storedJobIds(inspector)).toEqual(before);
     expect((await accounting(inspector)).held).toEqual(heldBefore);
     // The key still names the first job.
-    expect((await accepted(await client.submit(ndjson(texts), { 'idempotency-key': 'nightly-2' }))).id).toBe(first.id);
+    expect((await acceptedJob(await client.submit(ndjson(texts), { 'idempotency-key': 'nightly-2' }))).id).toBe(
+      first.id,
+    );
     expect(await client.resultLines(first.id)).toHaveLength(TEXTS);
   });
 
@@ -151,7 +141,7 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
     const bodies = [ndjson(freshTexts(TEXTS * 2, 'race-a')), ndjson(freshTexts(TEXTS * 2, 'race-b'))];
     const responses = await Promise.all(bodies.map((body) => client.submit(body, { 'idempotency-key': 'race-1' })));
     expect(responses.map((response) => response.status).sort()).toEqual([202, 422]);
-    const winner = await accepted(responses.find((response) => response.status === 202)!);
+    const winner = await acceptedJob(responses.find((response) => response.status === 202)!);
     expect(await storedJobIds(inspector)).toEqual([...before, winner.id].sort());
     expect(await client.waitForEnd(winner.id, 30_000)).toMatchObject({ state: 'completed', textsDone: TEXTS * 2 });
     await expectConsistentAccounting();
@@ -167,7 +157,7 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
       Array.from({ length: 8 }, () => client.submit(body, { 'idempotency-key': 'concurrent-1' })),
     );
     expect(responses.map((response) => response.status)).toEqual(Array(8).fill(202));
-    const ids = new Set((await Promise.all(responses.map(accepted))).map((job) => job.id));
+    const ids = new Set((await Promise.all(responses.map(acceptedJob))).map((job) => job.id));
     expect(ids.size).toBe(1);
     const [id] = [...ids];
     // The losers staged their chunks and reserved their bytes too: all of it is gone again.
@@ -210,10 +200,10 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
 
     const retried = await client.submit(body, { 'idempotency-key': 'winner-fails-1' });
     expect(retried.status).toBe(202);
-    const { id } = await accepted(retried);
+    const { id } = await acceptedJob(retried);
     expect(id).not.toBe(t.faults.struck);
     // Whoever created it, the key names one job, and only that job was stored.
-    for (const response of responses.filter((r) => r.status === 202)) expect((await accepted(response)).id).toBe(id);
+    for (const response of responses.filter((r) => r.status === 202)) expect((await acceptedJob(response)).id).toBe(id);
     expect(await storedJobIds(inspector)).toEqual([...before, id].sort());
     expect(await client.waitForEnd(id, 30_000)).toMatchObject({ state: 'completed', textsDone: TEXTS * 2 });
     await expectConsistentAccounting();
@@ -253,12 +243,12 @@ describe('Idempotency-Key bound to the body (in-process app, real redis-server, 
       expect(await inspector.exists(`{sentiment:jobs}:held-by:${account}`)).toBe(0);
       await expectConsistentAccounting();
 
-      const retried = await accepted(await client.submit(body, { 'idempotency-key': idempotencyKey }));
+      const retried = await acceptedJob(await client.submit(body, { 'idempotency-key': idempotencyKey }));
       expect(retried.id).not.toBe(failed);
       expect(await client.waitForEnd(retried.id, 30_000)).toMatchObject({ state: 'completed', textsDone: TEXTS });
       const lines = await client.resultLines(retried.id);
       expect(lines.map((line) => line.id)).toEqual(Array.from({ length: TEXTS }, (_, i) => `r${i}`));
-      expect((await accepted(await client.submit(body, { 'idempotency-key': idempotencyKey }))).id).toBe(retried.id);
+      expect((await acceptedJob(await client.submit(body, { 'idempotency-key': idempotencyKey }))).id).toBe(retried.id);
       expect((await accounting(inspector)).held[account]).toBe((await reservationOf(retried.id))?.bytes);
       expect((await accounting(inspector)).waiting[account]).toBeUndefined();
       expect((await accounting(inspector)).unanswered[retried.id]).toBeUndefined();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { freshTexts } from '../cache/cache-test-helpers.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { JobClient, ndjson } from './job-client.js';
+import { acceptedJob, JobClient, ndjson } from './job-client.js';
 import { baseUrlOf, idempotencyBindings, inspectorOf, storedJobIds, type Inspector } from './job-redis-state.js';
 
 const NOT_FOUND = 'urn:sentiment-api:problem:job-not-found';
@@ -12,24 +12,11 @@ const KEY_A = 'isolation-key-aaaaaaaaaaaaaaaa';
 const KEY_B = 'isolation-key-bbbbbbbbbbbbbbbb';
 const NEVER_EXISTED = '00000000-0000-4000-8000-000000000000';
 
-interface Submitted {
-  id: string;
-  state: string;
-  textsTotal: number;
-  jobToken?: string;
-}
-
 /** A problem body without what differs per request, to compare two refusals. */
 async function problemOf(response: Response): Promise<Record<string, unknown>> {
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const { requestId: _requestId, ...problem } = (await response.json()) as Record<string, unknown>;
   return problem;
-}
-
-/** A 202 with the job's body; fails with the answer otherwise. */
-async function accepted(response: Response): Promise<Submitted> {
-  if (response.status !== 202) throw new Error(`submission answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as Submitted;
 }
 
 /** The reads and the cancel a caller may try on a job, each answered. */
@@ -82,7 +69,7 @@ describe('job isolation without API keys (job tokens)', () => {
 
   it('mints a token for a submission without one; the id alone, a malformed or another token find nothing', async () => {
     const owner = new JobClient(baseUrl);
-    const job = await accepted(await owner.submit(ndjson(freshTexts(300, 'minted'))));
+    const job = await acceptedJob(await owner.submit(ndjson(freshTexts(300, 'minted'))));
     expect(job.jobToken).toMatch(/^[\x21-\x7e]{32,256}$/);
     const token = job.jobToken!;
 
@@ -116,7 +103,7 @@ describe('job isolation without API keys (job tokens)', () => {
 
   it('a job submitted with its own Job-Token belongs to it; none is minted', async () => {
     const owner = new JobClient(baseUrl, undefined, TOKEN_A);
-    const job = await accepted(await owner.submit(ndjson(freshTexts(5, 'own-token'))));
+    const job = await acceptedJob(await owner.submit(ndjson(freshTexts(5, 'own-token'))));
     expect(job).not.toHaveProperty('jobToken');
     expect((await owner.status(job.id)).status).toBe(200);
     await expectAbsent(await everyRoute(new JobClient(baseUrl, undefined, TOKEN_B), job.id));
@@ -167,12 +154,12 @@ describe('job isolation without API keys (job tokens)', () => {
     const victim = new JobClient(baseUrl, undefined, TOKEN_A);
     const attacker = new JobClient(baseUrl, undefined, TOKEN_B);
 
-    const first = await accepted(await victim.submit(body, { 'idempotency-key': key }));
-    const taken = await accepted(await attacker.submit(body, { 'idempotency-key': key }));
+    const first = await acceptedJob(await victim.submit(body, { 'idempotency-key': key }));
+    const taken = await acceptedJob(await attacker.submit(body, { 'idempotency-key': key }));
     expect(taken.id).not.toBe(first.id);
     // Each token's retry answers its own job.
-    expect((await accepted(await victim.submit(body, { 'idempotency-key': key }))).id).toBe(first.id);
-    expect((await accepted(await attacker.submit(body, { 'idempotency-key': key }))).id).toBe(taken.id);
+    expect((await acceptedJob(await victim.submit(body, { 'idempotency-key': key }))).id).toBe(first.id);
+    expect((await acceptedJob(await attacker.submit(body, { 'idempotency-key': key }))).id).toBe(taken.id);
     expect(await idempotencyBindings(inspector, key)).toHaveLength(2);
 
     // The attacker reads only its own job: the victim's is absent for it, and a cancel changes nothing.
@@ -192,7 +179,7 @@ describe('job isolation without API keys (job tokens)', () => {
   it("a cancel with a wrong token leaves the victim's running job running, to completion", async () => {
     const victim = new JobClient(baseUrl, undefined, TOKEN_A);
     const total = 6000;
-    const job = await accepted(await victim.submit(ndjson(freshTexts(total, 'cancel-victim'))));
+    const job = await acceptedJob(await victim.submit(ndjson(freshTexts(total, 'cancel-victim'))));
     const strangers: Record<string, string>[] = [{}, { 'job-token': TOKEN_B }, { 'job-token': 'short' }];
     for (const headers of strangers) {
       const response = await call(baseUrl, 'DELETE', job.id, headers);
@@ -228,7 +215,7 @@ describe('job isolation with API keys (jobs belong to the key; Job-Token ignored
 
   it("key B finds nothing of key A's job, even with the Job-Token A sent; A reads it without one", async () => {
     const a = new JobClient(baseUrl, KEY_A, TOKEN_A);
-    const job = await accepted(await a.submit(ndjson(freshTexts(400, 'key-a'))));
+    const job = await acceptedJob(await a.submit(ndjson(freshTexts(400, 'key-a'))));
     expect(job).not.toHaveProperty('jobToken');
     for (const b of [new JobClient(baseUrl, KEY_B), new JobClient(baseUrl, KEY_B, TOKEN_A)]) {
       const expected = await Promise.all((await everyRoute(b, NEVER_EXISTED)).map(problemOf));
@@ -250,11 +237,11 @@ describe('job isolation with API keys (jobs belong to the key; Job-Token ignored
     const key = createHash('sha256').update(body).digest('hex');
     const a = new JobClient(baseUrl, KEY_A);
     const b = new JobClient(baseUrl, KEY_B);
-    const mine = await accepted(await a.submit(body, { 'idempotency-key': key }));
-    const theirs = await accepted(await b.submit(body, { 'idempotency-key': key }));
+    const mine = await acceptedJob(await a.submit(body, { 'idempotency-key': key }));
+    const theirs = await acceptedJob(await b.submit(body, { 'idempotency-key': key }));
     expect(theirs.id).not.toBe(mine.id);
-    expect((await accepted(await b.submit(body, { 'idempotency-key': key }))).id).toBe(theirs.id);
-    expect((await accepted(await a.submit(body, { 'idempotency-key': key }))).id).toBe(mine.id);
+    expect((await acceptedJob(await b.submit(body, { 'idempotency-key': key }))).id).toBe(theirs.id);
+    expect((await acceptedJob(await a.submit(body, { 'idempotency-key': key }))).id).toBe(mine.id);
     for (const response of await everyRoute(b, mine.id)) expect(response.status).toBe(404);
     expect(await a.waitForEnd(mine.id, 30_000)).toMatchObject({ state: 'completed', textsDone: 300 });
     expect(await b.waitForEnd(theirs.id, 30_000)).toMatchObject({ state: 'completed', textsDone: 300 });

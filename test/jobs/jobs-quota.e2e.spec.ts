@@ -4,7 +4,7 @@ import { redisArg, redisMemoryBytes, shippedRedisArgs } from '../deploy/support/
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { chunkBytes, type StoredText } from '../../src/jobs/job-store.js';
-import { JobClient, ndjson, type ResultLine } from './job-client.js';
+import { acceptedJob, JobClient, ndjson, type ResultLine } from './job-client.js';
 import {
   accountOf,
   accounting,
@@ -63,11 +63,6 @@ function reservedBytes(lines: { text: string; id?: string }[]): number {
 function slowJob(count: number, label: string): { body: string; bytes: number } {
   const texts = freshTexts(count, label);
   return { body: ndjson(texts), bytes: reservedBytes(texts.map((text, i) => ({ text, id: `r${i}` }))) };
-}
-
-async function accepted(response: Response): Promise<{ id: string; state: string }> {
-  if (response.status !== 202) throw new Error(`submission answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as { id: string; state: string };
 }
 
 describe('byte quotas against a hostile tenant (in-process app, jobs Redis as shipped with 128mb)', () => {
@@ -158,7 +153,7 @@ describe('byte quotas against a hostile tenant (in-process app, jobs Redis as sh
 
   it("key B's flood: the first job is admitted, the next ones 409 with nothing left; key A's finished job is untouched", async () => {
     const texts = freshTexts(A_TEXTS, 'tenant-a');
-    aJob = (await accepted(await a.submit(ndjson(texts)))).id;
+    aJob = (await acceptedJob(await a.submit(ndjson(texts)))).id;
     expect(await a.waitForEnd(aJob, 60_000)).toMatchObject({ state: 'completed', textsDone: A_TEXTS });
     aResults = await a.resultLines(aJob);
     expect(aResults.map((line) => line.id)).toEqual(texts.map((_, i) => `r${i}`));
@@ -188,7 +183,7 @@ describe('byte quotas against a hostile tenant (in-process app, jobs Redis as sh
       await watcher;
     }
     expect(responses.map((response) => response.status)).toEqual([202, 409, 409]);
-    b1 = (await accepted(responses[0])).id;
+    b1 = (await acceptedJob(responses[0])).id;
     for (const refused of responses.slice(1)) {
       expect(await refused.json()).toMatchObject({ type: QUOTA_EXCEEDED, status: 409 });
       const retryAfter = Number(refused.headers.get('retry-after'));
@@ -229,7 +224,7 @@ describe('byte quotas against a hostile tenant (in-process app, jobs Redis as sh
     expect(slow.bytes).toBeLessThan(QUOTA);
     expect(slow.bytes + floodBytes).toBeGreaterThan(QUOTA);
     expect((await heldTotal()) + slow.bytes + floodBytes).toBeLessThan(BUDGET);
-    const e1 = (await accepted(await e.submit(slow.body))).id;
+    const e1 = (await acceptedJob(await e.submit(slow.body))).id;
     expect((await reservations())[e1]).toBe(slow.bytes);
     const refused = await e.submit(floodBody(FLOOD_LINES));
     expect(refused.status).toBe(409);
@@ -248,7 +243,7 @@ describe('byte quotas against a hostile tenant (in-process app, jobs Redis as sh
     expect(await keysOfJob(inspector, e1)).toEqual([`{sentiment:jobs}:${e1}`]);
 
     // The same flood job is admitted now, and completes.
-    const e2 = (await accepted(await e.submit(floodBody(FLOOD_LINES)))).id;
+    const e2 = (await acceptedJob(await e.submit(floodBody(FLOOD_LINES)))).id;
     expect(await e.waitForEnd(e2, 90_000)).toMatchObject({ state: 'completed', textsDone: FLOOD_LINES });
     expect((await accounting(inspector)).held[accountE]).toBe(floodBytes);
     await expectConsistentAccounting();
@@ -269,7 +264,7 @@ describe('byte quotas against a hostile tenant (in-process app, jobs Redis as sh
     expect(held + dBytes).toBeLessThanOrEqual(BUDGET);
     expect(dBytes).toBeLessThan(QUOTA);
 
-    const c1 = (await accepted(await c.submit(slow.body))).id;
+    const c1 = (await acceptedJob(await c.submit(slow.body))).id;
     const jobsBefore = await storedJobIds(inspector);
     const reservedBefore = await reservations();
     const refused = await d.submit(floodBody(dLines));
@@ -282,7 +277,7 @@ describe('byte quotas against a hostile tenant (in-process app, jobs Redis as sh
     // C's cancel gives its room back to the store: D's job is admitted now, and completes.
     expect(await (await c.cancel(c1)).json()).toMatchObject({ state: 'cancelled' });
     expect(Object.keys(await reservations())).not.toContain(c1);
-    const d1 = (await accepted(await d.submit(floodBody(dLines)))).id;
+    const d1 = (await acceptedJob(await d.submit(floodBody(dLines)))).id;
     expect(await d.waitForEnd(d1, 90_000)).toMatchObject({ state: 'completed', textsDone: dLines });
     await expectConsistentAccounting();
     await expectTenantAUntouched();
@@ -326,7 +321,7 @@ describe('byte quotas without API keys: one shared account, whatever the job tok
     expect(await accounting(inspector)).toEqual({ held: { '*': 0 }, reserved: {}, waiting: {}, unanswered: {} });
 
     const first = new JobClient(baseUrl, undefined, 'first-token-0123456789abcdef0123456789');
-    const id = (await accepted(await first.submit(ndjson(texts)))).id;
+    const id = (await acceptedJob(await first.submit(ndjson(texts)))).id;
     expect(await first.waitForEnd(id, 30_000)).toMatchObject({ state: 'completed' });
     const jobsBefore = await storedJobIds(inspector);
     for (const other of [

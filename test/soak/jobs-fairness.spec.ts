@@ -3,7 +3,7 @@
 import { freshTexts } from '../cache/cache-test-helpers.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { JobClient, ndjson } from '../jobs/job-client.js';
+import { acceptedJob, JobClient, ndjson } from '../jobs/job-client.js';
 
 /** Issue #22 item 6: while key B has 200,000 texts queued, key A's 2,000-text job finishes within 2× its time alone. */
 const A_TEXTS = 2_000;
@@ -47,9 +47,7 @@ async function statusOf(client: JobClient, id: string): Promise<Status> {
 }
 
 async function submit(client: JobClient, texts: string[]): Promise<string> {
-  const response = await client.submit(ndjson(texts));
-  if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
-  return ((await response.json()) as { id: string }).id;
+  return (await acceptedJob(await client.submit(ndjson(texts)))).id;
 }
 
 /**
