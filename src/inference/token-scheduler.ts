@@ -165,6 +165,13 @@ interface RunningCall {
   expectedSeconds: number;
 }
 
+/** A call the scheduler has formed: its texts, their padded shape, and what the cost model expects it to take. */
+interface PlannedCall<T> {
+  batch: Entry<T>[];
+  shape: CallShape;
+  expectedSeconds: number;
+}
+
 /**
  * Between requests and the model: counts cost in tokens, not texts. A model call carries up to
  * `maxBatchTokens` padded tokens and `maxBatchTexts` texts of similar length; a text joins a call
@@ -421,7 +428,7 @@ export class TokenScheduler<T> {
    * length while a text is cheaper padded into this call than run alone. The turn passes on after
    * the call, unless the rest of the seed's request fits in the turn (keepsTurn).
    */
-  private takeBatch(lane: Lane<T>): Entry<T>[] {
+  private takeBatch(lane: Lane<T>): PlannedCall<T> {
     const { maxBatchTexts, maxBatchTokens } = this.options;
     const { ring } = lane;
     // The cursor may point one past the end: at a flow that arrives next, or else the first.
@@ -456,7 +463,8 @@ export class TokenScheduler<T> {
     const batch = sorted.slice(low, high + 1);
     const leader = ring[lane.cursor];
     for (const entry of batch) this.unqueue(entry);
-    lane.turnSeconds += this.costModel.seconds(shape);
+    const expectedSeconds = this.costModel.seconds(shape);
+    lane.turnSeconds += expectedSeconds;
     if (!this.keepsTurn(lane, leader, seed)) {
       lane.cursor++;
       lane.turnSeconds = 0;
@@ -466,7 +474,7 @@ export class TokenScheduler<T> {
       this.clock.clearTimeout(this.windowTimer);
       this.windowTimer = undefined;
     }
-    return batch;
+    return { batch, shape, expectedSeconds };
   }
 
   /**
@@ -531,13 +539,11 @@ export class TokenScheduler<T> {
     }
   }
 
-  private async runCall(batch: Entry<T>[], lane: Priority): Promise<void> {
-    const paddedLength = Math.max(...batch.map((entry) => entry.tokens.length));
-    const shape: CallShape = { texts: batch.length, paddedLength };
-    const call: RunningCall = { startedAt: this.clock.now(), expectedSeconds: this.costModel.seconds(shape) };
+  private async runCall({ batch, shape, expectedSeconds }: PlannedCall<T>, lane: Priority): Promise<void> {
+    const call: RunningCall = { startedAt: this.clock.now(), expectedSeconds };
     this.running.add(call);
     const realTokens = batch.reduce((sum, entry) => sum + entry.tokens.length, 0);
-    const paddedTokens = batch.length * paddedLength;
+    const paddedTokens = shape.texts * shape.paddedLength;
     const span = this.startCallSpan(batch, lane, realTokens, paddedTokens);
     let outcome: { results: T[] } | { error: Error };
     try {
