@@ -22,7 +22,7 @@ import { runChild } from './lib/children.js';
 import type { EngineInput, EngineResult } from './lib/engine-child.js';
 import type { LoadChildInput } from './lib/load-child.js';
 import { describeStatuses, type LoadSummary } from './lib/load-summary.js';
-import { describeMachine } from './lib/machine.js';
+import { describeMachine, readCpuTimes, stealShare } from './lib/machine.js';
 import { ORIGINAL_PATH, originalUnavailable, startOriginal } from './lib/original.js';
 import { buildService, ensureBaseline } from './lib/prepare.js';
 import {
@@ -82,6 +82,8 @@ const CALL_SHAPES = [
 const MISS_CONNECTIONS = [1, 8, 32];
 const MISS_BATCH_SIZES = [1, 16];
 const CACHE_HIT_CONNECTIONS = 8;
+/** Steal above this share of the CPU time is named in the notes (a busy host took 20–33 % on 8 December 2026). */
+const STEAL_PERCENT_NOTED = 5;
 /** Rest between the cache hits and the floor, so the second side does not start on a hot machine. */
 const FLOOR_SETTLE_MS = 3000;
 /** The engine's token-budget batches for the mixed-length texts (a second bound: texts per call). */
@@ -613,6 +615,7 @@ async function main(): Promise<void> {
   if (!values['skip-build']) buildService(log);
   ensureBaseline(modelsDir, 'base', log);
   const machine = describeMachine();
+  const cpuAtStart = readCpuTimes();
   const ctx: Context = {
     only,
     d: durations,
@@ -633,6 +636,7 @@ async function main(): Promise<void> {
   const table = renderTable(runs, original, targets);
   const targetTable = renderTargets(runs, targets);
   const loadAverageAtEnd = loadavg()[0];
+  const stealPercent = Math.round(stealShare(cpuAtStart, readCpuTimes()) * 1000) / 10;
   const machineLine =
     `${machine.cpuModel}, ${machine.usableCpus} usable CPUs (${machine.logicalCpus} logical), ` +
     `${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}`;
@@ -652,13 +656,19 @@ async function main(): Promise<void> {
     ...(values.quick
       ? ['--quick: every measurement shortened to a few seconds; a smoke run of the harness, not a result']
       : []),
+    ...(stealPercent > STEAL_PERCENT_NOTED
+      ? [
+          `the host took ${stealPercent} % of this VM's CPU time as steal during the run: every number is low, ` +
+            'and ratios between measurements taken at different moments are unreliable',
+        ]
+      : []),
   ];
   const result = {
     startedAt: startedAt.toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     quick: values.quick,
     scenarios: [...only],
-    machine: { ...machine, loadAverageAtEnd },
+    machine: { ...machine, loadAverageAtEnd, stealPercent },
     model: MODEL_ID,
     serviceEnv: extraEnv,
     serviceSettings: {
@@ -691,7 +701,7 @@ async function main(): Promise<void> {
   for (const note of notes) console.log(`\nNote: ${note}`);
   console.log(
     `\nLoad average ${machine.loadAverageAtStart.toFixed(2)} at start, ${loadAverageAtEnd.toFixed(2)} at end ` +
-      '(well above 0 at start: other work competed and the numbers are low).',
+      `(well above 0 at start: other work competed and the numbers are low); steal ${stealPercent} % of the CPU time.`,
   );
   console.log(`Written to ${out}`);
 }

@@ -15,6 +15,38 @@ export interface MachineDescription {
   loadAverageAtStart: number;
 }
 
+/** The whole machine's CPU time so far (the `cpu` line of /proc/stat), in clock ticks. */
+export interface CpuTimes {
+  total: number;
+  /** Time the hypervisor ran other guests while this VM had work: invisible to the load average. */
+  steal: number;
+}
+
+/**
+ * proc(5): `cpu user nice system idle iowait irq softirq steal guest guest_nice`; guest time is
+ * already counted in user and nice, so the total is the first eight.
+ */
+export function parseCpuTimes(procStat: string): CpuTimes {
+  const fields = procStat.slice(0, procStat.indexOf('\n')).trim().split(/\s+/);
+  if (fields[0] !== 'cpu' || fields.length < 9) throw new Error(`not a /proc/stat cpu line: ${fields.join(' ')}`);
+  const ticks = fields.slice(1, 9).map(Number);
+  return { total: ticks.reduce((sum, value) => sum + value, 0), steal: ticks[7] };
+}
+
+export function readCpuTimes(): CpuTimes {
+  return parseCpuTimes(readFileSync('/proc/stat', 'utf8'));
+}
+
+/**
+ * The share of the CPU time between two readings that went to steal: on a VM whose host is busy
+ * every measurement is low (and ratios between measurements taken at different moments unreliable),
+ * whatever the load average says.
+ */
+export function stealShare(start: CpuTimes, end: CpuTimes): number {
+  const total = end.total - start.total;
+  return total > 0 ? (end.steal - start.steal) / total : 0;
+}
+
 function packageVersion(name: string): string {
   const manifest = JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as { version: string };
   return manifest.version;

@@ -1,4 +1,5 @@
 import { describeStatuses, summarizeLoad } from '../../bench/lib/load-summary.js';
+import { parseCpuTimes, stealShare } from '../../bench/lib/machine.js';
 import { MixedLengthGenerator, VOCABULARY } from '../../bench/lib/texts.js';
 import { loadTokenCounter, sum, tokenBudgetBatches } from '../../bench/lib/token-count.js';
 import { baselineModelId } from '../../src/baseline-model/write-baseline-model.js';
@@ -23,6 +24,15 @@ describe('benchmark harness', () => {
     expect(describeStatuses({ statuses: { 200: 9999, 503: 1 }, noAnswer: 0, servedShare: 0.9999 })).toBe(
       '200: 9,999 · 503: 1 · 99.9 % served',
     );
+  });
+
+  it('reads steal time from /proc/stat: its share of all CPU time between two readings, guest time not counted twice', () => {
+    const before = parseCpuTimes('cpu  100 0 50 800 10 0 5 35 20 0\ncpu0 50 0 25 400 5 0 2 18 10 0\n');
+    expect(before).toEqual({ total: 1000, steal: 35 });
+    const after = parseCpuTimes('cpu  400 0 150 1100 10 0 5 335 300 0\n');
+    expect(stealShare(before, after)).toBeCloseTo(300 / 1000);
+    expect(stealShare(before, before)).toBe(0);
+    expect(() => parseCpuTimes('intr 1 2 3\n')).toThrow(/not a \/proc\/stat cpu line/);
   });
 
   it('makes the same mixed-length texts from the same seed, log-uniform from 3 to 400 words', () => {
