@@ -1,10 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { HEAP_FLAGS } from '../../src/bootstrap/heap-flags.js';
+import { HEAP_FLAGS, MALLOC_ENV } from '../../src/bootstrap/heap-flags.js';
 import { startServerProcess } from '../support/server-process.js';
 
 /** The command line the process runs now: after an `execve`, not the one it was spawned with. */
 const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+
+/** The environment the process runs with now, after an `execve`. */
+const environment = (pid: number): Record<string, string> =>
+  Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
 
 describe('start-up with a bad setting', () => {
   it('exits 1 with one line naming the variable', () => {
@@ -60,22 +69,39 @@ describe('start-up with a bad setting', () => {
   });
 });
 
-describe('start-up: V8 heap flags (issue #26)', () => {
-  it('runs `node dist/main.js` with a small young generation, in the process that was spawned', async () => {
+describe('start-up: V8 heap flags and the malloc threshold (issue #26)', () => {
+  it('runs `node dist/main.js` with a small young generation and a fixed mmap threshold, in the process that was spawned', async () => {
     const server = await startServerProcess('heap-flags');
     try {
       const args = commandLine(server.child.pid!);
       expect(args.slice(1, 1 + HEAP_FLAGS.length)).toEqual([...HEAP_FLAGS]);
       expect(args.at(-1)).toMatch(/dist\/main\.js$/);
+      expect(environment(server.child.pid!)).toMatchObject(MALLOC_ENV);
     } finally {
       await server.stop();
     }
   });
 
-  it('keeps the young generation NODE_OPTIONS asks for, without executing itself again', async () => {
+  it('keeps the young generation NODE_OPTIONS asks for, adding only the malloc threshold', async () => {
     const server = await startServerProcess('heap-flags-given', { NODE_OPTIONS: '--max-semi-space-size=8' });
     try {
       expect(commandLine(server.child.pid!).slice(1)).toEqual([expect.stringMatching(/dist\/main\.js$/)]);
+      expect(environment(server.child.pid!)).toMatchObject({ ...MALLOC_ENV, NODE_OPTIONS: '--max-semi-space-size=8' });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it.each([
+    ['MALLOC_MMAP_THRESHOLD_', { MALLOC_MMAP_THRESHOLD_: '262144' }],
+    ['GLIBC_TUNABLES', { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=262144' }],
+  ])('keeps the mmap threshold %s chooses, adding only the heap flags', async (_variable, chosen) => {
+    const server = await startServerProcess('malloc-given', chosen);
+    try {
+      expect(commandLine(server.child.pid!).slice(1, 1 + HEAP_FLAGS.length)).toEqual([...HEAP_FLAGS]);
+      const env = environment(server.child.pid!);
+      expect(env).toMatchObject(chosen);
+      if (!('MALLOC_MMAP_THRESHOLD_' in chosen)) expect(env).not.toHaveProperty('MALLOC_MMAP_THRESHOLD_');
     } finally {
       await server.stop();
     }
